@@ -1,0 +1,77 @@
+"""Field Ops: collections field work for buy-here-pay-here dealerships."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from field_ops.core import db, errors, limits
+from field_ops.core.api import FieldOpsApi
+from field_ops.core.config import DEV_SECRET_KEY, load_config
+
+API_VERSION = "1.0.0"
+
+
+class FieldOpsFlask(Flask):
+    def dispatch_request(self):
+        """Run the view, then commit its transaction: one place owns the commit.
+
+        A failure to commit raises here, inside Flask's error handling, so it becomes a
+        problem+json response like any other error (and the error handlers roll back).
+        """
+        response = super().dispatch_request()
+        db.commit_request_session()
+        return response
+
+
+def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
+    app = FieldOpsFlask(__name__, instance_relative_config=True)
+    app.config.update(load_config(app.instance_path, config_overrides))
+    app.config.update(
+        API_TITLE="Field Ops API",
+        API_VERSION=API_VERSION,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        RATELIMIT_STORAGE_URI=app.config["RATELIMIT_STORAGE_URI"],
+        JSON_SORT_KEYS=False,
+    )
+    if app.config["DATABASE_URL"].startswith("sqlite:///"):
+        os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])  # type: ignore[method-assign]
+    if app.config["SECRET_KEY"] == DEV_SECRET_KEY and not (app.debug or app.config["TESTING"]):
+        logging.getLogger(__name__).warning("SECRET_KEY is not set: using the development key")
+
+    db.init_app(app)
+    limits.init_app(app)
+    api = FieldOpsApi(
+        app,
+        spec_kwargs={
+            "info": {"description": "Personal-visit scheduling, routes, outcomes and the daily schedule."},
+        },
+    )
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    _register_blueprints(api)
+    errors.init_app(app)
+
+    from field_ops.core.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_blueprints(api: FieldOpsApi) -> None:
+    from field_ops.audit.routes import blp as audit_blp
+    from field_ops.auth.routes import blp as auth_blp
+    from field_ops.core.ops import blp as ops_blp
+    from field_ops.users.routes import blp as users_blp
+
+    for blueprint in (ops_blp, auth_blp, users_blp, audit_blp):
+        api.register_blueprint(blueprint)

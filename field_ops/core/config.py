@@ -1,0 +1,52 @@
+"""Settings, each read from the environment with a documented default (see README)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEV_SECRET_KEY = "dev-only-secret-change-me-in-production-0123456789"
+
+
+def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the app configuration: defaults, then the environment, then explicit overrides."""
+    sqlite_default = "sqlite:///" + str(Path(instance_path) / "field_ops.sqlite3")
+    config: dict[str, Any] = {
+        "DATABASE_URL": os.environ.get("DATABASE_URL", sqlite_default),
+        "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
+        "ACCESS_TOKEN_TTL_SECONDS": _env_int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60),
+        "REFRESH_TOKEN_TTL_SECONDS": _env_int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
+        "LOGIN_FAILURES_PER_EMAIL": os.environ.get("LOGIN_FAILURES_PER_EMAIL", "5 per 15 minutes"),
+        "LOGIN_FAILURES_PER_IP": os.environ.get("LOGIN_FAILURES_PER_IP", "20 per 15 minutes"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "PROXY_FIX_X_FOR": _env_int("PROXY_FIX_X_FOR", 0),
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 5 * 1024 * 1024),
+        "PASSWORD_HASH_TIME_COST": _env_int("PASSWORD_HASH_TIME_COST", 3),
+        "PASSWORD_HASH_MEMORY_COST": _env_int("PASSWORD_HASH_MEMORY_COST", 65536),
+        "CONTACT_HOURS_START": os.environ.get("CONTACT_HOURS_START", "08:00"),
+        "CONTACT_HOURS_END": os.environ.get("CONTACT_HOURS_END", "21:00"),
+        "GEOCODER": os.environ.get("GEOCODER", ""),
+        "GEOCODER_URL": os.environ.get("GEOCODER_URL", ""),
+        "GEOCODER_TIMEOUT_SECONDS": _env_float("GEOCODER_TIMEOUT_SECONDS", 3.0),
+        "GEOCODER_USER_AGENT": os.environ.get("GEOCODER_USER_AGENT", "field-ops"),
+        "TESTING": _env_bool("TESTING", False),
+    }
+    config.update(overrides or {})
+    return config

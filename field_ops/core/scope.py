@@ -1,0 +1,39 @@
+"""Which dealerships a user may see: the one rule every list and single read goes through."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, false, true
+
+from field_ops.core.errors import NotFound
+from field_ops.users.models import User
+
+
+def visible_dealership_ids(user: User) -> set[int] | None:
+    """None means every dealership (admin, specialist); otherwise the user's own lots."""
+    if user.sees_all_dealerships:
+        return None
+    return set(user.dealership_ids)
+
+
+def in_scope(user: User, dealership_column: ColumnElement) -> ColumnElement[bool]:
+    ids = visible_dealership_ids(user)
+    if ids is None:
+        return true()
+    if not ids:
+        return false()
+    return dealership_column.in_(ids)
+
+
+def scoped(stmt: Select, user: User, dealership_column: ColumnElement) -> Select:
+    return stmt.where(in_scope(user, dealership_column))
+
+
+def can_see_dealership(user: User, dealership_id: int | None) -> bool:
+    ids = visible_dealership_ids(user)
+    return ids is None or (dealership_id is not None and dealership_id in ids)
+
+
+def ensure_visible(user: User, dealership_id: int | None, what: str = "Resource") -> None:
+    """404, not 403, for another lot's record: its existence is not revealed."""
+    if not can_see_dealership(user, dealership_id):
+        raise NotFound(f"{what} not found.")

@@ -1,0 +1,133 @@
+"""Users: who may sign in, with which role, for which dealerships."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from field_ops.audit.service import field_changes, record_audit
+from field_ops.auth.service import revoke_all_logins
+from field_ops.core.errors import Conflict, NotFound, field_error
+from field_ops.core.passwords import hash_password
+from field_ops.dealerships.models import Dealership
+from field_ops.users.models import User, user_dealerships
+
+
+class EmailTaken(Conflict):
+    code, title = "email_taken", "Email already in use"
+
+
+def _normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _load_dealerships(session: Session, dealership_ids: list[int]) -> list[Dealership]:
+    wanted = set(dealership_ids)
+    found = list(session.scalars(select(Dealership).where(Dealership.id.in_(wanted)))) if wanted else []
+    missing = wanted - {d.id for d in found}
+    if missing:
+        raise field_error("dealership_ids", f"Unknown dealership id(s): {sorted(missing)}.")
+    return found
+
+
+def _ensure_email_free(session: Session, email: str, user_id: int | None = None) -> None:
+    existing = session.scalar(select(User.id).where(User.email == email))
+    if existing is not None and existing != user_id:
+        raise EmailTaken(f"A user with email {email} already exists.")
+
+
+def _snapshot(user: User) -> dict[str, Any]:
+    return {
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "dealership_ids": user.dealership_ids,
+        "active": user.active,
+    }
+
+
+def get_user(session: Session, user_id: int) -> User:
+    """Raises NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found.")
+    return user
+
+
+def list_users_query(role: str | None = None, active: bool | None = None, dealership_id: int | None = None) -> Select:
+    stmt = select(User).order_by(User.id)
+    if role:
+        stmt = stmt.where(User.role == role)
+    if active is not None:
+        stmt = stmt.where(User.active.is_(active))
+    if dealership_id is not None:
+        stmt = stmt.where(
+            User.id.in_(select(user_dealerships.c.user_id).where(user_dealerships.c.dealership_id == dealership_id))
+        )
+    return stmt
+
+
+def create_user(
+    session: Session,
+    *,
+    actor: User | None,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    dealership_ids: list[int] | None = None,
+    active: bool = True,
+) -> User:
+    """Raises EmailTaken (409) and a 422 for unknown dealership ids."""
+    email = _normalise_email(email)
+    _ensure_email_free(session, email)
+    user = User(
+        email=email,
+        name=name.strip(),
+        role=role,
+        password_hash=hash_password(password),
+        active=active,
+        dealerships=_load_dealerships(session, dealership_ids or []),
+    )
+    session.add(user)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="user.created",
+        entity_type="user",
+        entity_id=user.id,
+        changes=field_changes({}, _snapshot(user)),
+    )
+    return user
+
+
+def update_user(session: Session, *, actor: User, user: User, changes: dict[str, Any]) -> User:
+    """Apply a PATCH. Deactivating ends every login of the user at once. Raises EmailTaken, 422."""
+    before = _snapshot(user)
+    if "email" in changes:
+        email = _normalise_email(changes["email"])
+        _ensure_email_free(session, email, user.id)
+        user.email = email
+    if "name" in changes:
+        user.name = changes["name"].strip()
+    if "role" in changes:
+        user.role = changes["role"]
+    if "dealership_ids" in changes:
+        user.dealerships = _load_dealerships(session, changes["dealership_ids"])
+    if "active" in changes:
+        user.active = changes["active"]
+        if not user.active:
+            revoke_all_logins(session, user.id, "deactivated")
+    if "password" in changes:
+        user.password_hash = hash_password(changes["password"])
+        revoke_all_logins(session, user.id, "password_changed")
+    session.flush()
+    diff = field_changes(before, _snapshot(user))
+    if "password" in changes:
+        diff["password"] = ["***", "***"]
+    if diff:
+        record_audit(session, actor=actor, action="user.updated", entity_type="user", entity_id=user.id, changes=diff)
+    return user

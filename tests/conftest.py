@@ -1,0 +1,148 @@
+"""Test fixtures: a real database (SQLite by default, PostgreSQL when TEST_DATABASE_URL points
+at a server), built by the Alembic migrations, emptied after each test, and factories that
+return small records so each test shows only the facts it depends on."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from field_ops import create_app
+from field_ops.core import migrations
+from field_ops.core.db import Base, get_engine, transaction
+from field_ops.core.limits import limiter
+from field_ops.dealerships.models import Dealership
+from field_ops.users.models import User
+from field_ops.users.service import create_user
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url:
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{Path(folder) / 'test.sqlite3'}"
+        return
+    url = make_url(server_url)
+    name = f"field_ops_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+            "PASSWORD_HASH_TIME_COST": 1,
+            "PASSWORD_HASH_MEMORY_COST": 1024,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+    with app.app_context():
+        migrations.upgrade(get_engine())
+    yield app
+    with app.app_context():
+        get_engine().dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app):
+    yield
+    with app.app_context():
+        engine = get_engine()
+        tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(text(f"DELETE FROM {table}"))
+        limiter.reset()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_dealership(app):
+    def make(**fields) -> Dealership:
+        n = next(_counter)
+        values = {
+            "code": f"L{n:03d}",
+            "name": f"Lot {n}",
+            "address_line1": "1201 SE Walton Blvd",
+            "city": "Bentonville",
+            "state": "AR",
+            "postal_code": "72712",
+            "latitude": 36.359,
+            "longitude": -94.1966,
+            "timezone": "America/Chicago",
+            "geocode_source": "given",
+        }
+        values.update(fields)
+        with app.app_context(), transaction() as session:
+            dealership = Dealership(**values)
+            session.add(dealership)
+        return dealership
+
+    return make
+
+
+@pytest.fixture
+def make_user(app):
+    def make(role: str = "admin", dealerships: list[Dealership] | None = None, **fields) -> User:
+        n = next(_counter)
+        with app.app_context(), transaction() as session:
+            user = create_user(
+                session,
+                actor=None,
+                email=fields.pop("email", f"user{n}@example.com"),
+                name=fields.pop("name", f"User {n}"),
+                role=role,
+                password=fields.pop("password", PASSWORD),
+                dealership_ids=[d.id for d in dealerships or []],
+                **fields,
+            )
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    def log_in(user: User, password: str = PASSWORD) -> dict[str, str]:
+        response = client.post("/api/v1/auth/token", json={"email": user.email, "password": password})
+        assert response.status_code == 200, response.json
+        return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+    return log_in
+
+
+@pytest.fixture
+def admin_headers(make_user, login):
+    return login(make_user("admin"))

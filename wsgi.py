@@ -1,0 +1,3 @@
+from field_ops import create_app
+
+app = create_app()
