@@ -68,10 +68,12 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(api: FieldOpsApi) -> None:
+    from field_ops.accounts.routes import blp as accounts_blp
     from field_ops.audit.routes import blp as audit_blp
     from field_ops.auth.routes import blp as auth_blp
     from field_ops.core.ops import blp as ops_blp
+    from field_ops.dealerships.routes import blp as dealerships_blp
     from field_ops.users.routes import blp as users_blp
 
-    for blueprint in (ops_blp, auth_blp, users_blp, audit_blp):
+    for blueprint in (ops_blp, auth_blp, users_blp, dealerships_blp, accounts_blp, audit_blp):
         api.register_blueprint(blueprint)

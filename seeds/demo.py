@@ -6,11 +6,17 @@ keys (dealership code, user email, account number), so running it twice changes 
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
+from decimal import Decimal
 
+import zipcodes
+from geopy.distance import geodesic
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from field_ops.accounts.models import Account
+from field_ops.accounts.service import create_account
 from field_ops.dealerships.models import Dealership
 from field_ops.users.models import User
 from field_ops.users.service import create_user
@@ -30,6 +36,8 @@ DEALERSHIPS = [
         "timezone": "America/Chicago",
         "reps": ["Luis Ortega", "Kayla Brooks", "Dwayne Mitchell", "Amber Nguyen"],
         "manager": "Greg Holloway",
+        "accounts": 110,
+        "area_code": "479",
     },
     {
         "code": "ABQ",
@@ -43,6 +51,8 @@ DEALERSHIPS = [
         "timezone": "America/Denver",
         "reps": ["Marisol Chavez", "Tyler Begay", "Andre Lucero", "Jenna Romero", "Chris Yazzie"],
         "manager": "Patricia Sandoval",
+        "accounts": 140,
+        "area_code": "505",
     },
     {
         "code": "PHX",
@@ -56,7 +66,163 @@ DEALERSHIPS = [
         "timezone": "America/Phoenix",
         "reps": ["Rosa Delgado", "Kevin Tran", "Jamal Carter"],
         "manager": "Dan Whitaker",
+        "accounts": 80,
+        "area_code": "602",
     },
+]
+
+LOT_ONLY_KEYS = ("reps", "manager", "accounts", "area_code")
+SERVICE_RADIUS_KM = 25
+
+FIRST_NAMES = [
+    "James",
+    "Maria",
+    "Robert",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Patricia",
+    "William",
+    "Elizabeth",
+    "Jose",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Carlos",
+    "Karen",
+    "Daniel",
+    "Lisa",
+    "Matthew",
+    "Nancy",
+    "Anthony",
+    "Betty",
+    "Mark",
+    "Sandra",
+    "Juan",
+    "Ashley",
+    "Brandon",
+    "Kimberly",
+    "Tyrone",
+    "Emily",
+    "Kevin",
+    "Donna",
+    "Luis",
+    "Michelle",
+    "Terrell",
+    "Carol",
+    "Ana",
+    "Amanda",
+    "Derek",
+    "Melissa",
+    "Rosa",
+    "Deborah",
+]
+LAST_NAMES = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Begay",
+    "Yazzie",
+    "Chavez",
+    "Baca",
+    "Tsosie",
+]
+STREETS = [
+    "Oak St",
+    "Maple Ave",
+    "Cedar Ln",
+    "Pine St",
+    "Elm St",
+    "Walnut St",
+    "Main St",
+    "Park Ave",
+    "Washington St",
+    "Lake Dr",
+    "Hillcrest Dr",
+    "Sunset Blvd",
+    "Ridge Rd",
+    "Meadow Ln",
+    "Church St",
+    "Spring St",
+    "Highland Ave",
+    "Jefferson St",
+    "Lincoln Ave",
+    "Dogwood Dr",
+    "Willow Way",
+    "Mesa Verde Dr",
+    "Cactus Rd",
+    "Juniper St",
+    "Pecan St",
+    "Cottonwood Dr",
+    "Sycamore Ln",
+    "Mockingbird Ln",
+    "Magnolia St",
+    "Bluebonnet Dr",
+    "Indian School Rd",
+    "Broadway",
+    "Chestnut St",
+    "Poplar Ave",
+    "Hickory Ln",
+    "Prairie Creek Rd",
+    "Canyon View Dr",
+]
+RESTRICTED = [
+    ({"cease_contact": True}, "Customer sent a written cease-contact letter."),
+    ({"attorney_represented": True}, "Represented by counsel; all contact through the attorney."),
+    ({"bankruptcy": True}, "Chapter 13 petition filed; automatic stay in effect."),
+    ({"do_not_visit": True}, "Customer reported a threatening dog at the address; no home visits."),
 ]
 
 OFFICE = [
@@ -98,12 +264,68 @@ def _ensure_user(session: Session, summary: SeedSummary, email: str, name: str, 
 def _ensure_dealership(session: Session, summary: SeedSummary, spec: dict) -> Dealership:
     dealership = session.scalar(select(Dealership).where(Dealership.code == spec["code"]))
     if dealership is None:
-        fields = {k: v for k, v in spec.items() if k not in ("reps", "manager")}
+        fields = {k: v for k, v in spec.items() if k not in LOT_ONLY_KEYS}
         dealership = Dealership(**fields, geocode_source="given")
         session.add(dealership)
         session.flush()
         summary.count("dealerships")
     return dealership
+
+
+def _nearby_zip_codes(spec: dict) -> list[dict]:
+    lot = (spec["latitude"], spec["longitude"])
+    return sorted(
+        (
+            record
+            for record in zipcodes.filter_by(state=spec["state"])
+            if record["zip_code_type"] == "STANDARD"
+            and geodesic(lot, (float(record["lat"]), float(record["long"]))).km < SERVICE_RADIUS_KM
+        ),
+        key=lambda record: record["zip_code"],
+    )
+
+
+def _ensure_accounts(session: Session, summary: SeedSummary, spec: dict, dealership: Dealership) -> None:
+    rng = random.Random(f"field-ops-demo-{spec['code']}")
+    nearby = _nearby_zip_codes(spec)
+    existing = set(session.scalars(select(Account.account_number).where(Account.dealership_id == dealership.id)))
+    for n in range(1, spec["accounts"] + 1):
+        record = rng.choice(nearby)
+        # Spread the pins over the ZIP area instead of stacking them on its centroid.
+        latitude = round(float(record["lat"]) + rng.uniform(-0.02, 0.02), 6)
+        longitude = round(float(record["long"]) + rng.uniform(-0.025, 0.025), 6)
+        days_past_due = rng.choice(
+            [rng.randint(1, 30), rng.randint(1, 30), rng.randint(31, 60), rng.randint(61, 90), rng.randint(91, 150)]
+        )
+        weekly = Decimal(rng.randrange(7500, 22500)) / 100
+        restrictions, note = RESTRICTED[n % len(RESTRICTED)] if n % 29 == 0 else ({}, None)
+        account_number = f"{spec['code']}-{10000 + n}"
+        street = f"{rng.randint(100, 9899)} {rng.choice(STREETS)}"
+        if account_number in existing:
+            continue
+        create_account(
+            session,
+            actor=None,
+            account_number=account_number,
+            dealership_id=dealership.id,
+            customer_name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+            phone=f"({spec['area_code']}) 555-01{rng.randint(0, 99):02d}",
+            address={
+                "line1": street,
+                "line2": None,
+                "city": record["city"],
+                "state": spec["state"],
+                "postal_code": record["zip_code"],
+            },
+            latitude=latitude,
+            longitude=longitude,
+            days_past_due=days_past_due,
+            amount_due=(weekly * (1 + days_past_due // 7)).quantize(Decimal("0.01")),
+            balance=Decimal(rng.randrange(250000, 1500000)) / 100,
+            restrictions=restrictions,
+            restriction_note=note,
+        )
+        summary.count("accounts")
 
 
 def load_demo(session: Session) -> SeedSummary:
@@ -113,6 +335,7 @@ def load_demo(session: Session) -> SeedSummary:
         summary.logins.append((role, email, "all lots"))
     for spec in DEALERSHIPS:
         dealership = _ensure_dealership(session, summary, spec)
+        _ensure_accounts(session, summary, spec, dealership)
         manager_email = _email(spec["manager"], spec["code"])
         _ensure_user(session, summary, manager_email, spec["manager"], "manager", [dealership.id])
         summary.logins.append(("manager", manager_email, spec["code"]))

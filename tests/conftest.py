@@ -146,3 +146,26 @@ def login(client):
 @pytest.fixture
 def admin_headers(make_user, login):
     return login(make_user("admin"))
+
+
+@pytest.fixture
+def make_account(app):
+    def make(dealership: Dealership, **fields):
+        from field_ops.accounts.service import create_account
+
+        n = next(_counter)
+        values = {
+            "account_number": f"A-{n:05d}",
+            "dealership_id": dealership.id,
+            "customer_name": f"Customer {n}",
+            "phone": "479-555-0100",
+            "address": {"line1": f"{n} Oak St", "city": "Bentonville", "state": "AR", "postal_code": "72712"},
+            "latitude": 36.37,
+            "longitude": -94.21,
+            "days_past_due": 10,
+        }
+        values.update(fields)
+        with app.app_context(), transaction() as session:
+            return create_account(session, actor=None, **values)
+
+    return make

@@ -6,7 +6,7 @@ import time
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from field_ops.core import migrations
 from field_ops.core.db import get_engine, transaction
@@ -40,6 +40,7 @@ def db_revision(message: str, autogenerate: bool) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--email", required=True)
 @click.option("--password", required=True)
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
@@ -68,6 +69,7 @@ def create_user_command(
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Load the demo data from seeds/ (safe to run twice) and print the demo logins."""
     from seeds.demo import load_demo

@@ -8,9 +8,9 @@ from field_ops.core.errors import NotFound
 from field_ops.users.models import User
 
 
-def visible_dealership_ids(user: User) -> set[int] | None:
-    """None means every dealership (admin, specialist); otherwise the user's own lots."""
-    if user.sees_all_dealerships:
+def visible_dealership_ids(user: User | None) -> set[int] | None:
+    """None means every dealership (admin, specialist, or the system itself: CLI and jobs)."""
+    if user is None or user.sees_all_dealerships:
         return None
     return set(user.dealership_ids)
 
@@ -28,12 +28,12 @@ def scoped(stmt: Select, user: User, dealership_column: ColumnElement) -> Select
     return stmt.where(in_scope(user, dealership_column))
 
 
-def can_see_dealership(user: User, dealership_id: int | None) -> bool:
+def can_see_dealership(user: User | None, dealership_id: int | None) -> bool:
     ids = visible_dealership_ids(user)
     return ids is None or (dealership_id is not None and dealership_id in ids)
 
 
-def ensure_visible(user: User, dealership_id: int | None, what: str = "Resource") -> None:
+def ensure_visible(user: User | None, dealership_id: int | None, what: str = "Resource") -> None:
     """404, not 403, for another lot's record: its existence is not revealed."""
     if not can_see_dealership(user, dealership_id):
         raise NotFound(f"{what} not found.")

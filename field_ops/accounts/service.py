@@ -1,0 +1,246 @@
+"""Accounts: the customers reps visit, where they live, and what may not be done with them."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from field_ops.accounts.models import RESTRICTIONS, Account
+from field_ops.audit.service import field_changes, record_audit
+from field_ops.core.errors import Conflict, NotFound, field_error
+from field_ops.core.scope import ensure_visible, scoped
+from field_ops.dealerships.models import Dealership
+from field_ops.geocoding.service import resolve_location
+from field_ops.users.models import User
+
+AGING_BUCKET_RANGES = {"1-30": (1, 30), "31-60": (31, 60), "61-90": (61, 90), "91+": (91, None)}
+LOCATION_FIELDS = {"address", "latitude", "longitude", "timezone"}
+
+
+class AccountNumberTaken(Conflict):
+    code, title = "account_number_taken", "Account number already in use"
+
+
+def normalise_phone(raw: str | None) -> str | None:
+    """E.164 for a US (or explicitly international) number; raises a 422 on `phone`."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        number = phonenumbers.parse(raw, "US")
+    except phonenumbers.NumberParseException as exc:
+        raise field_error("phone", f"{raw!r} is not a phone number.") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise field_error("phone", f"{raw!r} is not a valid phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _snapshot(account: Account) -> dict[str, Any]:
+    return {
+        "account_number": account.account_number,
+        "dealership_id": account.dealership_id,
+        "customer_name": account.customer_name,
+        "phone": account.phone,
+        "address": account.address,
+        "latitude": account.latitude,
+        "longitude": account.longitude,
+        "timezone": account.timezone,
+        "geocode_source": account.geocode_source,
+        "days_past_due": account.days_past_due,
+        "amount_due": account.amount_due,
+        "balance": account.balance,
+    }
+
+
+def _ensure_number_free(session: Session, number: str, account_id: int | None = None) -> None:
+    existing = session.scalar(select(Account.id).where(Account.account_number == number))
+    if existing is not None and existing != account_id:
+        raise AccountNumberTaken(f"Account number {number} is already in use.")
+
+
+def _ensure_dealership(session: Session, actor: User, dealership_id: int) -> None:
+    if session.get(Dealership, dealership_id) is None:
+        raise field_error("dealership_id", f"Unknown dealership {dealership_id}.")
+    ensure_visible(actor, dealership_id, "Dealership")
+
+
+def _apply_address(account: Account, address: dict[str, Any]) -> None:
+    account.address_line1 = address["line1"]
+    account.address_line2 = address.get("line2")
+    account.city = address["city"]
+    account.state = address["state"]
+    account.postal_code = address["postal_code"]
+
+
+def get_account(session: Session, actor: User, account_id: int) -> Account:
+    """Raises NotFound, also for an account of a lot outside the actor's scope."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound("Account not found.")
+    ensure_visible(actor, account.dealership_id, "Account")
+    return account
+
+
+def list_accounts_query(
+    actor: User,
+    *,
+    dealership_id: int | None = None,
+    days_past_due_min: int | None = None,
+    days_past_due_max: int | None = None,
+    aging_bucket: str | None = None,
+    restricted: bool | None = None,
+    q: str | None = None,
+) -> Select:
+    stmt = scoped(select(Account), actor, Account.dealership_id)
+    if dealership_id is not None:
+        stmt = stmt.where(Account.dealership_id == dealership_id)
+    if days_past_due_min is not None:
+        stmt = stmt.where(Account.days_past_due >= days_past_due_min)
+    if days_past_due_max is not None:
+        stmt = stmt.where(Account.days_past_due <= days_past_due_max)
+    if aging_bucket:
+        low, high = AGING_BUCKET_RANGES[aging_bucket]
+        stmt = stmt.where(Account.days_past_due >= low)
+        if high is not None:
+            stmt = stmt.where(Account.days_past_due <= high)
+    if restricted is not None:
+        any_restriction = or_(*(getattr(Account, name).is_(True) for name in RESTRICTIONS))
+        stmt = stmt.where(any_restriction if restricted else ~any_restriction)
+    if q:
+        term = q.strip().lower()
+        like = f"%{term}%"
+        matches = [func.lower(Account.customer_name).like(like), func.lower(Account.account_number).like(like)]
+        digits = re.sub(r"\D", "", term)
+        if len(digits) >= 3:
+            matches.append(Account.phone.like(f"%{digits}%"))
+        stmt = stmt.where(or_(*matches))
+    return stmt.order_by(Account.id)
+
+
+def _apply_restrictions(
+    session: Session, actor: User, account: Account, wanted: dict[str, bool], note: str | None
+) -> dict[str, list[bool]]:
+    """Set restriction flags; a change needs a note saying why. Returns the changed flags."""
+    changed = {
+        name: [getattr(account, name), value] for name, value in wanted.items() if getattr(account, name) != value
+    }
+    if not changed:
+        return {}
+    if not (note and note.strip()):
+        raise field_error("restriction_note", "Say why the restrictions change (who asked, what document).")
+    for name, (_, value) in changed.items():
+        setattr(account, name, value)
+    account.restriction_note = note.strip()
+    return changed
+
+
+def _audit_restrictions(session: Session, actor: User | None, account: Account, changed: dict[str, list[bool]]) -> None:
+    record_audit(
+        session,
+        actor=actor,
+        action="account.restrictions_changed",
+        entity_type="account",
+        entity_id=account.id,
+        dealership_id=account.dealership_id,
+        changes={**changed, "restriction_note": [None, account.restriction_note]},
+    )
+
+
+def create_account(session: Session, *, actor: User, **values: Any) -> Account:
+    """Raises AccountNumberTaken (409) and 422s naming the field (address, phone, note)."""
+    number = values["account_number"].strip()
+    _ensure_number_free(session, number)
+    _ensure_dealership(session, actor, values["dealership_id"])
+    location = resolve_location(
+        values["address"],
+        latitude=values.get("latitude"),
+        longitude=values.get("longitude"),
+        timezone=values.get("timezone"),
+    )
+    account = Account(
+        account_number=number,
+        dealership_id=values["dealership_id"],
+        customer_name=values["customer_name"].strip(),
+        phone=normalise_phone(values.get("phone")),
+        latitude=location.latitude,
+        longitude=location.longitude,
+        timezone=location.timezone,
+        geocode_source=location.geocode_source,
+        days_past_due=values.get("days_past_due", 0),
+        amount_due=values.get("amount_due") or Decimal("0.00"),
+        balance=values.get("balance") or Decimal("0.00"),
+        restriction_note=values.get("restriction_note"),
+        **{name: False for name in RESTRICTIONS},
+    )
+    _apply_address(account, values["address"])
+    changed = _apply_restrictions(
+        session, actor, account, values.get("restrictions") or {}, values.get("restriction_note")
+    )
+    session.add(account)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="account.created",
+        entity_type="account",
+        entity_id=account.id,
+        dealership_id=account.dealership_id,
+        changes=field_changes({}, _snapshot(account)),
+    )
+    if changed:
+        _audit_restrictions(session, actor, account, changed)
+    return account
+
+
+def update_account(session: Session, *, actor: User, account: Account, changes: dict[str, Any]) -> Account:
+    """Apply a PATCH. Raises AccountNumberTaken and 422s naming the field."""
+    before = _snapshot(account)
+    if "account_number" in changes:
+        _ensure_number_free(session, changes["account_number"].strip(), account.id)
+        account.account_number = changes["account_number"].strip()
+    if "dealership_id" in changes:
+        _ensure_dealership(session, actor, changes["dealership_id"])
+        account.dealership_id = changes["dealership_id"]
+    if "customer_name" in changes:
+        account.customer_name = changes["customer_name"].strip()
+    if "phone" in changes:
+        account.phone = normalise_phone(changes["phone"])
+    for name in ("days_past_due", "amount_due", "balance"):
+        if name in changes:
+            setattr(account, name, changes[name])
+    if LOCATION_FIELDS & changes.keys():
+        address = changes.get("address", account.address)
+        moved = "address" in changes and "latitude" not in changes
+        location = resolve_location(
+            address,
+            latitude=None if moved else changes.get("latitude", account.latitude),
+            longitude=None if moved else changes.get("longitude", account.longitude),
+            timezone=changes.get("timezone"),
+        )
+        _apply_address(account, address)
+        account.latitude, account.longitude = location.latitude, location.longitude
+        account.timezone, account.geocode_source = location.timezone, location.geocode_source
+    restrictions_changed = _apply_restrictions(
+        session, actor, account, changes.get("restrictions") or {}, changes.get("restriction_note")
+    )
+    if "restriction_note" in changes and not restrictions_changed:
+        account.restriction_note = changes["restriction_note"]
+    session.flush()
+    diff = field_changes(before, _snapshot(account))
+    if diff:
+        record_audit(
+            session,
+            actor=actor,
+            action="account.updated",
+            entity_type="account",
+            entity_id=account.id,
+            dealership_id=account.dealership_id,
+            changes=diff,
+        )
+    if restrictions_changed:
+        _audit_restrictions(session, actor, account, restrictions_changed)
+    return account

@@ -1,0 +1,126 @@
+"""Dealerships (lots): where reps start their day, and the scope every other record hangs on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from field_ops.audit.service import field_changes, record_audit
+from field_ops.core.errors import Conflict, NotFound
+from field_ops.core.scope import ensure_visible, scoped
+from field_ops.dealerships.models import Dealership
+from field_ops.geocoding.service import resolve_location
+from field_ops.users.models import User
+
+
+class DealershipCodeTaken(Conflict):
+    code, title = "dealership_code_taken", "Dealership code already in use"
+
+
+def _snapshot(dealership: Dealership) -> dict[str, Any]:
+    return {
+        "code": dealership.code,
+        "name": dealership.name,
+        "address": dealership.address,
+        "latitude": dealership.latitude,
+        "longitude": dealership.longitude,
+        "timezone": dealership.timezone,
+        "geocode_source": dealership.geocode_source,
+    }
+
+
+def _apply_address(dealership: Dealership, address: dict[str, Any]) -> None:
+    dealership.address_line1 = address["line1"]
+    dealership.address_line2 = address.get("line2")
+    dealership.city = address["city"]
+    dealership.state = address["state"]
+    dealership.postal_code = address["postal_code"]
+
+
+def _ensure_code_free(session: Session, code: str, dealership_id: int | None = None) -> None:
+    existing = session.scalar(select(Dealership.id).where(Dealership.code == code))
+    if existing is not None and existing != dealership_id:
+        raise DealershipCodeTaken(f"Dealership code {code} is already in use.")
+
+
+def get_dealership(session: Session, actor: User, dealership_id: int) -> Dealership:
+    """Raises NotFound, also for a lot outside the actor's scope."""
+    dealership = session.get(Dealership, dealership_id)
+    if dealership is None:
+        raise NotFound("Dealership not found.")
+    ensure_visible(actor, dealership.id, "Dealership")
+    return dealership
+
+
+def list_dealerships_query(actor: User) -> Select:
+    return scoped(select(Dealership).order_by(Dealership.code), actor, Dealership.id)
+
+
+def create_dealership(session: Session, *, actor: User, **values: Any) -> Dealership:
+    """Raises DealershipCodeTaken and 422 for an address that does not check out."""
+    code = values["code"].upper()
+    _ensure_code_free(session, code)
+    location = resolve_location(
+        values["address"],
+        latitude=values.get("latitude"),
+        longitude=values.get("longitude"),
+        timezone=values.get("timezone"),
+    )
+    dealership = Dealership(
+        code=code,
+        name=values["name"].strip(),
+        latitude=location.latitude,
+        longitude=location.longitude,
+        timezone=location.timezone,
+        geocode_source=location.geocode_source,
+    )
+    _apply_address(dealership, values["address"])
+    session.add(dealership)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="dealership.created",
+        entity_type="dealership",
+        entity_id=dealership.id,
+        dealership_id=dealership.id,
+        changes=field_changes({}, _snapshot(dealership)),
+    )
+    return dealership
+
+
+def update_dealership(session: Session, *, actor: User, dealership: Dealership, changes: dict[str, Any]) -> Dealership:
+    """Raises DealershipCodeTaken and 422 for an address that does not check out."""
+    before = _snapshot(dealership)
+    if "code" in changes:
+        _ensure_code_free(session, changes["code"].upper(), dealership.id)
+        dealership.code = changes["code"].upper()
+    if "name" in changes:
+        dealership.name = changes["name"].strip()
+    if {"address", "latitude", "longitude", "timezone"} & changes.keys():
+        address = changes.get("address", dealership.address)
+        moved = "address" in changes and "latitude" not in changes
+        location = resolve_location(
+            address,
+            latitude=None if moved else changes.get("latitude", dealership.latitude),
+            longitude=None if moved else changes.get("longitude", dealership.longitude),
+            timezone=changes.get("timezone"),
+        )
+        _apply_address(dealership, address)
+        dealership.latitude, dealership.longitude = location.latitude, location.longitude
+        dealership.timezone, dealership.geocode_source = location.timezone, location.geocode_source
+    session.flush()
+    diff = field_changes(before, _snapshot(dealership))
+    if diff:
+        record_audit(
+            session,
+            actor=actor,
+            action="dealership.updated",
+            entity_type="dealership",
+            entity_id=dealership.id,
+            dealership_id=dealership.id,
+            changes=diff,
+        )
+    return dealership

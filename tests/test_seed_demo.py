@@ -1,0 +1,41 @@
+from sqlalchemy import func, select
+
+from field_ops.accounts.models import Account
+from field_ops.core.db import get_session
+from field_ops.dealerships.models import Dealership
+from field_ops.users.models import User
+
+
+def counts(app):
+    with app.app_context():
+        session = get_session()
+        per_lot = dict(
+            session.execute(select(Account.dealership_id, func.count()).group_by(Account.dealership_id)).all()
+        )
+        zones = set(session.scalars(select(Dealership.timezone)))
+        users = dict(session.execute(select(User.role, func.count()).group_by(User.role)).all())
+        restricted = session.scalar(
+            select(func.count()).where(
+                Account.cease_contact | Account.bankruptcy | Account.attorney_represented | Account.do_not_visit
+            )
+        )
+        return per_lot, zones, users, restricted
+
+
+def test_seed_demo_loads_three_lots_in_three_zones_and_is_safe_to_run_twice(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "fieldops-demo" in first.output
+    loaded = counts(app)
+    per_lot, zones, users, restricted = loaded
+    assert len(per_lot) == 3 and all(60 <= n <= 150 for n in per_lot.values())
+    assert len(zones) == 3
+    assert users["admin"] == 1 and users["specialist"] == 2 and users["manager"] == 3
+    assert 9 <= users["rep"] <= 18
+    assert restricted >= 3
+
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0, second.output
+    assert "nothing (already loaded)" in second.output
+    assert counts(app) == loaded
