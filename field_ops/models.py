@@ -3,7 +3,20 @@
 from field_ops.accounts.models import Account
 from field_ops.audit.models import AuditEntry
 from field_ops.auth.models import LoginSession, RefreshToken
+from field_ops.core.idempotency import IdempotencyRecord
 from field_ops.dealerships.models import Dealership
 from field_ops.users.models import User, user_dealerships
+from field_ops.visits.models import Outcome, Visit
 
-__all__ = ["Account", "AuditEntry", "Dealership", "LoginSession", "RefreshToken", "User", "user_dealerships"]
+__all__ = [
+    "Account",
+    "AuditEntry",
+    "Dealership",
+    "IdempotencyRecord",
+    "Outcome",
+    "Visit",
+    "LoginSession",
+    "RefreshToken",
+    "User",
+    "user_dealerships",
+]

@@ -243,4 +243,9 @@ def update_account(session: Session, *, actor: User, account: Account, changes: 
         )
     if restrictions_changed:
         _audit_restrictions(session, actor, account, restrictions_changed)
+        if any(new for _, new in restrictions_changed.values()):
+            # Imported here: visits build on accounts, not the other way round.
+            from field_ops.visits.service import cancel_open_future_visits
+
+            cancel_open_future_visits(session, actor=actor, account=account, reason="contact_restricted")
     return account

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,30 @@ def _env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
+def _env_json(name: str, default: Any) -> Any:
+    raw = os.environ.get(name)
+    return json.loads(raw) if raw else default
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:
         return default
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
+
+# States whose law is stricter than the federal baseline. Keys per state: contact_hours_start,
+# contact_hours_end, max_visits, window_days, citation; anything left out takes the baseline.
+DEFAULT_STATE_CONTACT_RULES: dict[str, dict[str, Any]] = {
+    "MA": {
+        "max_visits": 1,
+        "window_days": 30,
+        "citation": "940 CMR 7.04(1) (Massachusetts creditor regulation: one home visit per 30 days per debt)",
+    },
+    "CA": {
+        "citation": "Cal. Civ. Code 1788.17 (Rosenthal Act: FDCPA rules apply to a creditor's own collectors)",
+    },
+}
 
 DEV_SECRET_KEY = "dev-only-secret-change-me-in-production-0123456789"
 
@@ -42,6 +61,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "PASSWORD_HASH_MEMORY_COST": _env_int("PASSWORD_HASH_MEMORY_COST", 65536),
         "CONTACT_HOURS_START": os.environ.get("CONTACT_HOURS_START", "08:00"),
         "CONTACT_HOURS_END": os.environ.get("CONTACT_HOURS_END", "21:00"),
+        "VISIT_FREQUENCY_LIMIT": _env_int("VISIT_FREQUENCY_LIMIT", 3),
+        "VISIT_FREQUENCY_WINDOW_DAYS": _env_int("VISIT_FREQUENCY_WINDOW_DAYS", 7),
+        "STATE_CONTACT_RULES": _env_json("STATE_CONTACT_RULES", DEFAULT_STATE_CONTACT_RULES),
+        "CHECK_IN_RADIUS_M": _env_float("CHECK_IN_RADIUS_M", 300.0),
+        "RECORDED_AT_MAX_FUTURE_SECONDS": _env_int("RECORDED_AT_MAX_FUTURE_SECONDS", 300),
         "GEOCODER": os.environ.get("GEOCODER", ""),
         "GEOCODER_URL": os.environ.get("GEOCODER_URL", ""),
         "GEOCODER_TIMEOUT_SECONDS": _env_float("GEOCODER_TIMEOUT_SECONDS", 3.0),

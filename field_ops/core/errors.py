@@ -115,16 +115,15 @@ _HTTP_DETAILS = {
 }
 
 
-def problem_response(
+def problem_body(
     status: int,
     code: str,
     title: str,
     detail: str,
     *,
     errors: dict[str, list[str]] | None = None,
-    headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
-) -> Response:
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": f"urn:field-ops:problem:{code}",
         "title": title,
@@ -136,6 +135,25 @@ def problem_response(
         body["errors"] = errors
     if extra:
         body.update(extra)
+    return body
+
+
+def problem_of(error: ProblemError) -> dict[str, Any]:
+    """The problem+json body of a domain refusal (also used inside batch results)."""
+    return problem_body(error.status, error.code, error.title, error.detail, errors=error.errors, extra=error.extra)
+
+
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    body = problem_body(status, code, title, detail, errors=errors, extra=extra)
     response = Response(json.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value

@@ -1,0 +1,515 @@
+"""Visits: booking with the compliance guardrails, changes, check-in at the door, outcomes."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from geopy.distance import geodesic
+from marshmallow import ValidationError
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from field_ops.accounts.models import Account
+from field_ops.audit.service import field_changes, record_audit
+from field_ops.core import idempotency
+from field_ops.core.db import utcnow
+from field_ops.core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    ProblemError,
+    ValidationFailed,
+    field_error,
+    flatten_messages,
+    problem_of,
+)
+from field_ops.core.scope import ensure_visible, scoped
+from field_ops.dealerships.models import Dealership
+from field_ops.users.models import Role, User
+from field_ops.visits import rules
+from field_ops.visits.models import Outcome, OutcomeCode, Visit, VisitKind, VisitStatus
+from field_ops.visits.schemas import OutcomeBatchItemSchema, OutcomeSchema
+
+OPEN_STATUSES = (VisitStatus.SCHEDULED, VisitStatus.CHECKED_IN)
+TRANSITIONS = {
+    (VisitStatus.SCHEDULED, VisitStatus.CHECKED_IN),
+    (VisitStatus.CHECKED_IN, VisitStatus.COMPLETED),
+    (VisitStatus.SCHEDULED, VisitStatus.CANCELLED),
+    (VisitStatus.SCHEDULED, VisitStatus.MISSED),
+    (VisitStatus.CHECKED_IN, VisitStatus.MISSED),
+}
+RESTRICTION_SET_BY_OUTCOME = {
+    OutcomeCode.BANKRUPTCY_CLAIMED: "bankruptcy",
+    OutcomeCode.DISPUTE: "cease_contact",
+}
+
+
+class OutcomeAlreadyRecorded(Conflict):
+    code, title = "outcome_already_recorded", "Outcome already recorded"
+
+
+class NotAssignedRep(Forbidden):
+    code, title = "not_assigned_rep", "Not the assigned rep"
+
+
+# --- small helpers -------------------------------------------------------------------------
+
+
+def _policy(account: Account) -> rules.ContactPolicy:
+    return rules.contact_policy(account.state, current_app.config)
+
+
+def _dealership_zone(session: Session, dealership_id: int) -> ZoneInfo:
+    return ZoneInfo(session.get(Dealership, dealership_id).timezone)
+
+
+def _local_date(session: Session, dealership_id: int, at: datetime) -> date:
+    return at.astimezone(_dealership_zone(session, dealership_id)).date()
+
+
+def check_transition(visit: Visit, to_status: str) -> None:
+    """Status moves only along the contract's arrows; a dealership appointment may skip check-in."""
+    allowed = (visit.status, to_status) in TRANSITIONS or (
+        visit.kind == VisitKind.DEALERSHIP_APPOINTMENT
+        and (visit.status, to_status) == (VisitStatus.SCHEDULED, VisitStatus.COMPLETED)
+    )
+    if not allowed:
+        raise InvalidTransition(f"A {visit.kind} cannot go from {visit.status} to {to_status}.")
+
+
+def _check_recorded_at(at: datetime, field: str = "recorded_at") -> None:
+    limit = utcnow() + timedelta(seconds=current_app.config["RECORDED_AT_MAX_FUTURE_SECONDS"])
+    if at > limit:
+        raise field_error(field, "Is in the future: check the phone's clock.")
+
+
+def _check_rep(session: Session, rep_id: int, dealership_id: int) -> User:
+    rep = session.get(User, rep_id)
+    if rep is None or rep.role != Role.REP:
+        raise field_error("assigned_rep_id", f"User {rep_id} is not a rep.")
+    if not rep.active:
+        raise field_error("assigned_rep_id", f"Rep {rep_id} is inactive.")
+    if dealership_id not in rep.dealership_ids:
+        raise field_error("assigned_rep_id", f"Rep {rep_id} does not work for this account's dealership.")
+    return rep
+
+
+def _attempted_visit_starts(session: Session, account_id: int, around: datetime, days: int, exclude_id: int | None):
+    span = timedelta(days=days)
+    stmt = select(Visit.window_start).where(
+        Visit.account_id == account_id,
+        Visit.status != VisitStatus.CANCELLED,
+        Visit.window_start > around - span,
+        Visit.window_start < around + span,
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Visit.id != exclude_id)
+    return list(session.scalars(stmt))
+
+
+def _check_guardrails(
+    session: Session, account: Account, kind: str, window_start: datetime, window_end: datetime, exclude_id: int | None
+) -> None:
+    """Every booking rule, in the order a specialist would want to hear about them."""
+    rules.check_window_shape(window_start, window_end, utcnow())
+    rules.check_contact_allowed(account.active_restrictions, kind)
+    policy = _policy(account)
+    rules.check_window_in_contact_hours(window_start, window_end, account.timezone, policy)
+    starts = _attempted_visit_starts(session, account.id, window_start, policy.window_days, exclude_id)
+    rules.check_visit_frequency(starts, window_start, policy)
+
+
+def _snapshot(visit: Visit) -> dict[str, Any]:
+    return {
+        "window_start": visit.window_start,
+        "window_end": visit.window_end,
+        "scheduled_date": visit.scheduled_date,
+        "duration_minutes": visit.duration_minutes,
+        "priority": visit.priority,
+        "reason": visit.reason,
+        "notes": visit.notes,
+        "status": visit.status,
+        "cancel_reason": visit.cancel_reason,
+        "assigned_rep_id": visit.assigned_rep_id,
+        "route_id": visit.route_id,
+    }
+
+
+def _audit(session: Session, actor: User | None, action: str, visit: Visit, changes: dict[str, Any]) -> None:
+    record_audit(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="visit",
+        entity_id=visit.id,
+        dealership_id=visit.dealership_id,
+        changes=changes,
+    )
+
+
+def _clear_route(visit: Visit) -> None:
+    visit.route_id = visit.sequence = visit.eta = None
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+def get_visit(session: Session, actor: User, visit_id: int, *, for_field_work: bool = False) -> Visit:
+    """Raises NotFound, also for a visit out of the actor's scope: a rep reads only their own
+    visits, but for field work sees the lot's, so another rep's visit is a clear 403 later."""
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFound("Visit not found.")
+    ensure_visible(actor, visit.dealership_id, "Visit")
+    if actor.role == Role.REP and visit.assigned_rep_id != actor.id and not for_field_work:
+        raise NotFound("Visit not found.")
+    return visit
+
+
+def list_visits_query(
+    actor: User,
+    *,
+    date: date | None = None,
+    dealership_id: int | None = None,
+    rep_id: int | None = None,
+    status: str | None = None,
+    account_id: int | None = None,
+    kind: str | None = None,
+) -> Select:
+    stmt = scoped(select(Visit), actor, Visit.dealership_id)
+    if actor.role == Role.REP:
+        stmt = stmt.where(Visit.assigned_rep_id == actor.id)
+    for column, value in (
+        (Visit.scheduled_date, date),
+        (Visit.dealership_id, dealership_id),
+        (Visit.assigned_rep_id, rep_id),
+        (Visit.status, status),
+        (Visit.account_id, account_id),
+        (Visit.kind, kind),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt.order_by(Visit.scheduled_date, Visit.window_start, Visit.id)
+
+
+# --- booking and changes -------------------------------------------------------------------
+
+
+def book_visit(
+    session: Session,
+    *,
+    actor: User,
+    account_id: int,
+    window_start: datetime,
+    window_end: datetime,
+    kind: str = VisitKind.PERSONAL_VISIT,
+    duration_minutes: int = 15,
+    reason: str | None = None,
+    priority: str = "normal",
+    assigned_rep_id: int | None = None,
+    notes: str | None = None,
+    follow_up_id: int | None = None,
+) -> Visit:
+    """Book a visit. Raises InvalidWindow, OutsideContactHours (422), ContactRestricted,
+    VisitFrequencyLimit (409) and 422s naming the field (account, rep, follow-up)."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise field_error("account_id", f"Unknown account {account_id}.")
+    ensure_visible(actor, account.dealership_id, "Account")
+    if follow_up_id is not None:
+        raise field_error("follow_up_id", f"Unknown follow-up {follow_up_id}.")
+    if assigned_rep_id is not None:
+        _check_rep(session, assigned_rep_id, account.dealership_id)
+    # Lock the account row so two bookings for one account cannot both pass the frequency rule.
+    session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+    _check_guardrails(session, account, kind, window_start, window_end, exclude_id=None)
+    visit = Visit(
+        account=account,
+        dealership_id=account.dealership_id,
+        kind=kind,
+        scheduled_date=_local_date(session, account.dealership_id, window_start),
+        window_start=window_start,
+        window_end=window_end,
+        duration_minutes=duration_minutes,
+        reason=reason,
+        priority=priority,
+        notes=notes,
+        status=VisitStatus.SCHEDULED,
+        assigned_rep_id=assigned_rep_id,
+        booked_by=actor.id,
+    )
+    session.add(visit)
+    session.flush()
+    _audit(session, actor, "visit.booked", visit, field_changes({}, {"account_id": account.id, **_snapshot(visit)}))
+    return visit
+
+
+def update_visit(session: Session, *, actor: User, visit: Visit, changes: dict[str, Any]) -> Visit:
+    """Reschedule, reassign, reprioritise, annotate or cancel. Raises the booking refusals again
+    for a new window or rep, InvalidTransition for other status changes, 422 without a cancel reason."""
+    before = _snapshot(visit)
+    new_status = changes.get("status")
+    if new_status is not None and new_status != visit.status:
+        if new_status != VisitStatus.CANCELLED:
+            raise InvalidTransition(f"Only cancelling is done by PATCH; {visit.status} -> {new_status} is not allowed.")
+        check_transition(visit, VisitStatus.CANCELLED)
+        if not changes.get("cancel_reason"):
+            raise field_error("cancel_reason", "Say why the visit is cancelled.")
+    elif "cancel_reason" in changes:
+        raise field_error("cancel_reason", "Only with status: cancelled.")
+
+    planning = {"window_start", "window_end", "assigned_rep_id", "duration_minutes"} & changes.keys()
+    if planning and visit.status != VisitStatus.SCHEDULED:
+        raise InvalidTransition(f"A {visit.status} visit can no longer be rescheduled or reassigned.")
+    if {"window_start", "window_end", "assigned_rep_id"} & changes.keys():
+        window_start = changes.get("window_start", visit.window_start)
+        window_end = changes.get("window_end", visit.window_end)
+        if changes.get("assigned_rep_id") is not None:
+            _check_rep(session, changes["assigned_rep_id"], visit.dealership_id)
+        session.execute(select(Account.id).where(Account.id == visit.account_id).with_for_update())
+        _check_guardrails(session, visit.account, visit.kind, window_start, window_end, exclude_id=visit.id)
+        visit.window_start, visit.window_end = window_start, window_end
+        visit.scheduled_date = _local_date(session, visit.dealership_id, window_start)
+        if "assigned_rep_id" in changes:
+            visit.assigned_rep_id = changes["assigned_rep_id"]
+        _clear_route(visit)
+    for name in ("duration_minutes", "priority", "reason", "notes"):
+        if name in changes:
+            setattr(visit, name, changes[name])
+    if new_status == VisitStatus.CANCELLED and visit.status != VisitStatus.CANCELLED:
+        visit.status = VisitStatus.CANCELLED
+        visit.cancel_reason = changes["cancel_reason"]
+        _clear_route(visit)
+    session.flush()
+    diff = field_changes(before, _snapshot(visit))
+    if diff:
+        action = "visit.cancelled" if "status" in diff else "visit.updated"
+        _audit(session, actor, action, visit, diff)
+    return visit
+
+
+def cancel_open_future_visits(
+    session: Session, *, actor: User | None, account: Account, reason: str, keep_visit_id: int | None = None
+) -> list[Visit]:
+    """Cancel the account's scheduled visits that have not ended yet (a restriction was set)."""
+    stmt = select(Visit).where(
+        Visit.account_id == account.id,
+        Visit.status == VisitStatus.SCHEDULED,
+        Visit.window_end > utcnow(),
+    )
+    if keep_visit_id is not None:
+        stmt = stmt.where(Visit.id != keep_visit_id)
+    cancelled = list(session.scalars(stmt))
+    for visit in cancelled:
+        visit.status = VisitStatus.CANCELLED
+        visit.cancel_reason = reason
+        _clear_route(visit)
+        _audit(
+            session,
+            actor,
+            "visit.cancelled",
+            visit,
+            {"status": ["scheduled", "cancelled"], "cancel_reason": [None, reason]},
+        )
+    return cancelled
+
+
+# --- at the door ---------------------------------------------------------------------------
+
+
+def _check_field_actor(actor: User, visit: Visit) -> None:
+    """The assigned rep, or a specialist/admin on their behalf; nobody else records field work."""
+    if actor.role in (Role.ADMIN, Role.SPECIALIST):
+        return
+    if actor.role == Role.REP and visit.assigned_rep_id == actor.id:
+        return
+    if actor.role == Role.REP:
+        raise NotAssignedRep("Only the rep assigned to this visit may record it.")
+    raise Forbidden("Your role may not record field work.")
+
+
+def check_in(
+    session: Session,
+    *,
+    actor: User,
+    visit: Visit,
+    latitude: float,
+    longitude: float,
+    recorded_at: datetime,
+    accuracy_m: float | None = None,
+) -> Visit:
+    """Check in at the door. Raises NotAssignedRep (403), InvalidTransition, ContactRestricted
+    (409), OutsideContactHours at `recorded_at` (422) and a 422 for a future `recorded_at`."""
+    _check_field_actor(actor, visit)
+    _check_recorded_at(recorded_at)
+    check_transition(visit, VisitStatus.CHECKED_IN)
+    account = visit.account
+    rules.check_contact_allowed(account.active_restrictions, visit.kind)
+    rules.check_time_in_contact_hours(recorded_at, account.timezone, _policy(account))
+    if account.latitude is not None and account.longitude is not None:
+        visit.distance_m = round(geodesic((account.latitude, account.longitude), (latitude, longitude)).meters, 1)
+        visit.on_site = visit.distance_m <= current_app.config["CHECK_IN_RADIUS_M"]
+    else:
+        visit.distance_m, visit.on_site = None, False
+    visit.in_window = visit.window_start <= recorded_at <= visit.window_end
+    visit.status = VisitStatus.CHECKED_IN
+    visit.checked_in_at = recorded_at
+    visit.check_in_latitude, visit.check_in_longitude, visit.check_in_accuracy_m = latitude, longitude, accuracy_m
+    session.flush()
+    _audit(
+        session,
+        actor,
+        "visit.checked_in",
+        visit,
+        {
+            "status": ["scheduled", "checked_in"],
+            "latitude": [None, latitude],
+            "longitude": [None, longitude],
+            "accuracy_m": [None, accuracy_m],
+            "distance_m": [None, visit.distance_m],
+            "on_site": [None, visit.on_site],
+            "recorded_at": [None, recorded_at],
+        },
+    )
+    return visit
+
+
+def _check_outcome_fields(session: Session, visit: Visit, fields: dict[str, Any]) -> None:
+    code = fields["outcome"]
+    if code == OutcomeCode.PAYMENT_COLLECTED and not (fields.get("amount_collected") or Decimal(0)) > 0:
+        raise field_error("amount_collected", "A collected payment needs an amount above 0.")
+    if code == OutcomeCode.PROMISE_TO_PAY:
+        today = _local_date(session, visit.dealership_id, utcnow())
+        if fields.get("promise_date") is None or fields["promise_date"] <= today:
+            raise field_error("promise_date", f"A promise needs a date after today ({today.isoformat()}, lot time).")
+        if not (fields.get("promise_amount") or Decimal(0)) > 0:
+            raise field_error("promise_amount", "A promise needs an amount above 0.")
+
+
+def record_outcome(session: Session, *, actor: User, visit_id: int, fields: dict[str, Any]) -> Outcome:
+    """Record what happened; the visit becomes completed. Raises NotFound, NotAssignedRep,
+    OutcomeAlreadyRecorded, InvalidTransition (a PV not checked in) and 422s per field rule.
+    `bankruptcy_claimed` and `dispute` set the account's restriction and cancel its open
+    future visits, in this same transaction."""
+    visit = get_visit(session, actor, visit_id, for_field_work=True)
+    # Serialise outcomes per visit: a second writer waits here, then sees the first one's result.
+    session.execute(select(Visit.id).where(Visit.id == visit.id).with_for_update())
+    session.refresh(visit)
+    _check_field_actor(actor, visit)
+    if session.scalar(select(Outcome.id).where(Outcome.visit_id == visit.id)) is not None:
+        raise OutcomeAlreadyRecorded("This visit already has an outcome.")
+    check_transition(visit, VisitStatus.COMPLETED)
+    recorded_at = fields.get("recorded_at") or utcnow()
+    _check_recorded_at(recorded_at)
+    _check_outcome_fields(session, visit, fields)
+    outcome = Outcome(
+        visit_id=visit.id,
+        outcome=fields["outcome"],
+        amount_collected=fields.get("amount_collected"),
+        payment_method=fields.get("payment_method"),
+        promise_date=fields.get("promise_date"),
+        promise_amount=fields.get("promise_amount"),
+        notes=fields.get("notes"),
+        latitude=fields.get("latitude"),
+        longitude=fields.get("longitude"),
+        recorded_at=recorded_at,
+        recorded_by=actor.id,
+    )
+    session.add(outcome)
+    previous_status = visit.status
+    visit.status = VisitStatus.COMPLETED
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise OutcomeAlreadyRecorded("This visit already has an outcome.") from exc
+    record_audit(
+        session,
+        actor=actor,
+        action="outcome.recorded",
+        entity_type="outcome",
+        entity_id=outcome.id,
+        dealership_id=visit.dealership_id,
+        changes=field_changes({}, {"visit_id": visit.id, **fields}),
+    )
+    _audit(session, actor, "visit.completed", visit, {"status": [previous_status, "completed"]})
+    restriction = RESTRICTION_SET_BY_OUTCOME.get(fields["outcome"])
+    if restriction is not None:
+        _restrict_account_from_outcome(session, actor, visit, restriction)
+    return outcome
+
+
+def _restrict_account_from_outcome(session: Session, actor: User, visit: Visit, restriction: str) -> None:
+    account = visit.account
+    if not getattr(account, restriction):
+        setattr(account, restriction, True)
+        account.restriction_note = f"Set by outcome at visit {visit.id}; a specialist clears it."
+        record_audit(
+            session,
+            actor=actor,
+            action="account.restrictions_changed",
+            entity_type="account",
+            entity_id=account.id,
+            dealership_id=account.dealership_id,
+            changes={restriction: [False, True], "restriction_note": [None, account.restriction_note]},
+        )
+    cancel_open_future_visits(
+        session, actor=actor, account=account, reason="contact_restricted", keep_visit_id=visit.id
+    )
+
+
+def record_outcome_once(
+    session: Session, *, actor: User, visit_id: int, key: str | None, payload: Any, fields: dict[str, Any]
+) -> idempotency.StoredResponse:
+    """`record_outcome` under an Idempotency-Key: a replay returns the stored answer byte for byte."""
+    key = idempotency.check_key(key)
+
+    def act() -> tuple[int, str]:
+        outcome = record_outcome(session, actor=actor, visit_id=visit_id, fields=fields)
+        return 201, OutcomeSchema().dumps(outcome)
+
+    return idempotency.run_once(
+        session,
+        user_id=actor.id,
+        key=key,
+        request_fingerprint=idempotency.fingerprint(f"/visits/{visit_id}/outcome", payload),
+        action=act,
+    )
+
+
+def record_outcomes_batch(session: Session, *, actor: User, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One result per item, in order; each item is atomic on its own (a savepoint), so a bad
+    item loses nothing of the others, and replays are recognised per item."""
+    results = []
+    item_schema = OutcomeBatchItemSchema()
+    for raw in items:
+        visit_id, key = raw.get("visit_id"), raw.get("idempotency_key")
+        try:
+            try:
+                fields = item_schema.load(raw)
+            except ValidationError as exc:
+                errors = flatten_messages(exc.messages)
+                if set(errors) == {"idempotency_key"} and not key:
+                    idempotency.check_key(key)
+                raise ValidationFailed(
+                    "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), errors=errors
+                ) from exc
+            payload = {k: v for k, v in raw.items() if k not in ("visit_id", "idempotency_key")}
+            fields = {k: v for k, v in fields.items() if k not in ("visit_id", "idempotency_key")}
+            stored = record_outcome_once(
+                session, actor=actor, visit_id=visit_id, key=key, payload=payload, fields=fields
+            )
+            results.append(
+                {"visit_id": visit_id, "idempotency_key": key, "status": stored.status, "body": json.loads(stored.body)}
+            )
+        except ProblemError as error:
+            results.append(
+                {"visit_id": visit_id, "idempotency_key": key, "status": error.status, "body": problem_of(error)}
+            )
+    return results
