@@ -169,3 +169,31 @@ def make_account(app):
             return create_account(session, actor=None, **values)
 
     return make
+
+
+@pytest.fixture
+def make_visit(app):
+    """A visit row as it would stand after booking (the booking rules are tested through HTTP)."""
+
+    def make(account, window_start, window_end, rep=None, **fields):
+        from zoneinfo import ZoneInfo
+
+        from field_ops.visits.models import Visit
+
+        with app.app_context(), transaction() as session:
+            lot = session.get(Dealership, account.dealership_id)
+            visit = Visit(
+                account_id=account.id,
+                dealership_id=account.dealership_id,
+                kind=fields.pop("kind", "personal_visit"),
+                scheduled_date=window_start.astimezone(ZoneInfo(lot.timezone)).date(),
+                window_start=window_start,
+                window_end=window_end,
+                status=fields.pop("status", "scheduled"),
+                assigned_rep_id=rep.id if rep else None,
+                **fields,
+            )
+            session.add(visit)
+        return visit
+
+    return make

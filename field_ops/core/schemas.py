@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from decimal import Decimal, InvalidOperation
 
 import marshmallow as ma
@@ -39,10 +40,20 @@ class Money(fields.Field):
             raise self.make_error("invalid") from exc
 
 
-def Timestamp(**kwargs) -> fields.AwareDateTime:  # noqa: N802 - reads as a field class
-    """An ISO 8601 timestamp that must carry an offset; emitted with one."""
-    kwargs.setdefault("format", "iso")
-    return fields.AwareDateTime(**kwargs)
+class Timestamp(fields.AwareDateTime):
+    """An ISO 8601 timestamp that must carry an offset; read as UTC, emitted in UTC with an offset."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("format", "iso")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class ProblemSchema(ma.Schema):
