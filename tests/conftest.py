@@ -56,6 +56,7 @@ def app(database_url):
             "PASSWORD_HASH_TIME_COST": 1,
             "PASSWORD_HASH_MEMORY_COST": 1024,
             "RATELIMIT_STORAGE_URI": "memory://",
+            "ROUTING_TIME_LIMIT_SECONDS": 0.2,
         }
     )
     with app.app_context():

@@ -8,6 +8,14 @@ from field_ops.users.models import Role
 ROLES = [role.value for role in Role]
 
 
+def ShiftTime() -> fields.String:  # noqa: N802
+    return fields.String(
+        allow_none=True,
+        validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="A time as HH:MM."),
+        metadata={"description": "A rep's shift bound in the lot's zone (HH:MM); null for the default"},
+    )
+
+
 class MeSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
     email = fields.Email(dump_only=True)
@@ -24,6 +32,8 @@ class UserSchema(StrictSchema):
     dealership_ids = fields.List(fields.Integer(strict=True), load_default=list)
     active = fields.Boolean(load_default=True)
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=1024))
+    shift_start = ShiftTime()
+    shift_end = ShiftTime()
     created_at = Timestamp(dump_only=True)
 
 
@@ -34,6 +44,8 @@ class UserPatchSchema(StrictSchema):
     dealership_ids = fields.List(fields.Integer(strict=True))
     active = fields.Boolean()
     password = fields.String(load_only=True, validate=validate.Length(min=8, max=1024))
+    shift_start = ShiftTime()
+    shift_end = ShiftTime()
 
 
 class UserQuerySchema(StrictSchema):

@@ -45,6 +45,8 @@ def _snapshot(user: User) -> dict[str, Any]:
         "role": user.role,
         "dealership_ids": user.dealership_ids,
         "active": user.active,
+        "shift_start": user.shift_start,
+        "shift_end": user.shift_end,
     }
 
 
@@ -79,6 +81,8 @@ def create_user(
     password: str,
     dealership_ids: list[int] | None = None,
     active: bool = True,
+    shift_start: str | None = None,
+    shift_end: str | None = None,
 ) -> User:
     """Raises EmailTaken (409) and a 422 for unknown dealership ids."""
     email = _normalise_email(email)
@@ -89,6 +93,8 @@ def create_user(
         role=role,
         password_hash=hash_password(password),
         active=active,
+        shift_start=shift_start,
+        shift_end=shift_end,
         dealerships=_load_dealerships(session, dealership_ids or []),
     )
     session.add(user)
@@ -121,6 +127,9 @@ def update_user(session: Session, *, actor: User, user: User, changes: dict[str,
         user.active = changes["active"]
         if not user.active:
             revoke_all_logins(session, user.id, "deactivated")
+    for name in ("shift_start", "shift_end"):
+        if name in changes:
+            setattr(user, name, changes[name])
     if "password" in changes:
         user.password_hash = hash_password(changes["password"])
         revoke_all_logins(session, user.id, "password_changed")

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import json
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from field_ops.core.api import requires_login
+from field_ops.core.auth import current_user
+from field_ops.core.db import get_session
+from field_ops.core.pagination import paginate
+from field_ops.dealerships.models import Dealership
+from field_ops.routing import service
+from field_ops.routing.schemas import (
+    MyRouteQuerySchema,
+    MyRouteSchema,
+    RoutePlanRequestSchema,
+    RoutePlanSchema,
+    RouteQuerySchema,
+    RouteSchema,
+)
+from field_ops.users.models import Role
+
+blp = Blueprint("routing", __name__, url_prefix="/api/v1", description="Route plans and routes")
+
+GEOJSON = "application/geo+json"
+
+
+@blp.route("/dealerships/<int:dealership_id>/route-plans", methods=["POST"])
+@requires_login(blp, Role.ADMIN, Role.SPECIALIST, errors=(400, 404, 409, 422))
+@blp.arguments(RoutePlanRequestSchema)
+@blp.response(200, RoutePlanSchema)
+def plan_routes(body, dealership_id):
+    """Plan a lot's day: the visits grouped into reps' routes, every unplaced visit with its reason
+
+    Re-planning the same day replaces the earlier plan whole; visits already checked in or
+    completed stay where they are.
+    """
+    outcome = service.plan_routes(get_session(), actor=current_user(), dealership_id=dealership_id, **body)
+    plan = outcome.plan
+    return {
+        "date": plan.date,
+        "dealership_id": plan.dealership_id,
+        "mode": plan.mode,
+        "matrix_source": plan.matrix_source,
+        "routes": outcome.routes,
+        "unassigned": plan.unassigned,
+    }
+
+
+@blp.route("/routes")
+class Routes(MethodView):
+    @requires_login(blp, errors=(422,))
+    @blp.arguments(RouteQuerySchema, location="query")
+    @blp.response(200, RouteSchema(many=True))
+    @blp.paginate(page_size=20, max_page_size=100)
+    def get(self, query, pagination_parameters):
+        """List routes in the caller's scope (a rep: their own)"""
+        return paginate(get_session(), service.list_routes_query(current_user(), **query), pagination_parameters)
+
+
+@blp.route("/routes/<int:route_id>")
+@requires_login(blp, errors=(404,))
+@blp.response(200, RouteSchema)
+@blp.alt_response(200, content_type=GEOJSON, description="With `Accept: application/geo+json`: a FeatureCollection")
+def get_route(route_id):
+    """Read a route (also as GeoJSON with `Accept: application/geo+json`)"""
+    session = get_session()
+    route = service.get_route(session, current_user(), route_id)
+    if request.accept_mimetypes.best_match(["application/json", GEOJSON]) == GEOJSON:
+        collection = service.route_geojson(route, session.get(Dealership, route.dealership_id))
+        return Response(json.dumps(collection), mimetype=GEOJSON)
+    return route
+
+
+@blp.route("/me/route")
+@requires_login(blp, Role.REP, errors=(422,))
+@blp.arguments(MyRouteQuerySchema, location="query")
+@blp.response(200, MyRouteSchema)
+def my_route(query):
+    """The signed-in rep's route of a day, with each stop's visit and account, in one response"""
+    rep = current_user()
+    day, route = service.get_my_route(get_session(), rep, query.get("date"))
+    if route is None:
+        return {"date": day, "route_id": None, "rep_id": rep.id, "stops": [], "map_urls": []}
+    return {
+        "date": day,
+        "route_id": route.id,
+        "rep_id": rep.id,
+        "start_at": route.start_at,
+        "end_at": route.end_at,
+        "total_km": route.total_km,
+        "map_url": route.map_url,
+        "map_urls": route.map_urls,
+        "stops": [
+            {"sequence": v.sequence, "eta": v.eta, "travel_km": v.travel_km, "visit": v, "account": v.account}
+            for v in route.stops
+        ],
+    }

@@ -1,0 +1,154 @@
+"""The one place that talks to PyVRP (pinned: 0.14 changes its API between minor versions).
+
+The planner describes a prize-collecting VRP with time windows in plain integers (metres,
+seconds) and gets back ordered stops with service start times. Nothing else imports pyvrp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyvrp
+from pyvrp.stop import MaxRuntime
+
+UNBOUNDED = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True)
+class Site:
+    """A place on the matrices: a depot (lot, or where a rep resumes) or a client."""
+
+    location: int
+    tw_early: int = 0
+    tw_late: int = UNBOUNDED
+
+
+@dataclass(frozen=True)
+class Job:
+    location: int
+    service_duration: int
+    tw_early: int
+    tw_late: int
+    prize: int = 0
+    required: bool = False
+    demand: int = 0
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    start_depot: int
+    end_depot: int
+    tw_early: int = 0
+    tw_late: int = UNBOUNDED
+    num_available: int = 1
+    capacity: int = 0
+    profile: int = 0
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Locations are indexed 0..n-1 on every matrix; depots, jobs and vehicles refer to them."""
+
+    num_locations: int
+    depots: list[Site]
+    jobs: list[Job]
+    vehicles: list[Vehicle]
+    distance_matrices: list[np.ndarray]
+    duration_matrices: list[np.ndarray]
+
+
+@dataclass(frozen=True)
+class Stop:
+    job: int
+    service_start: int
+
+
+@dataclass(frozen=True)
+class PlannedRoute:
+    vehicle: int
+    stops: list[Stop]
+    distance: int
+    duration: int
+    start_time: int
+    end_time: int
+
+
+@dataclass
+class Plan:
+    routes: list[PlannedRoute] = field(default_factory=list)
+    unplanned_jobs: list[int] = field(default_factory=list)
+    distance: int = 0
+    feasible: bool = True
+
+
+def _problem_data(problem: Problem) -> pyvrp.ProblemData:
+    uses_capacity = any(job.demand for job in problem.jobs)
+    locations = [pyvrp.Location(x=0, y=0) for _ in range(problem.num_locations)]
+    depots = [pyvrp.Depot(location=d.location, tw_early=d.tw_early, tw_late=d.tw_late) for d in problem.depots]
+    clients = [
+        pyvrp.Client(
+            location=job.location,
+            delivery=[job.demand] if uses_capacity else [],
+            service_duration=job.service_duration,
+            tw_early=job.tw_early,
+            tw_late=job.tw_late,
+            prize=job.prize,
+            required=job.required,
+        )
+        for job in problem.jobs
+    ]
+    vehicle_types = [
+        pyvrp.VehicleType(
+            num_available=v.num_available,
+            capacity=[v.capacity] if uses_capacity else [],
+            start_depot=v.start_depot,
+            end_depot=v.end_depot,
+            tw_early=v.tw_early,
+            tw_late=v.tw_late,
+            profile=v.profile,
+        )
+        for v in problem.vehicles
+    ]
+    return pyvrp.ProblemData(
+        locations=locations,
+        clients=clients,
+        depots=depots,
+        vehicle_types=vehicle_types,
+        distance_matrices=[np.asarray(m, dtype=np.int64) for m in problem.distance_matrices],
+        duration_matrices=[np.asarray(m, dtype=np.int64) for m in problem.duration_matrices],
+    )
+
+
+def solve(problem: Problem, *, time_limit_s: float, seed: int = 42) -> Plan:
+    """Solve with a fixed seed and time budget, so the same input gives the same plan."""
+    if not problem.jobs or not problem.vehicles:
+        return Plan(unplanned_jobs=list(range(len(problem.jobs))))
+    data = _problem_data(problem)
+    result = pyvrp.solve(data, stop=MaxRuntime(time_limit_s), seed=seed, collect_stats=False, display=False)
+    solution = result.best
+    routes = []
+    planned: set[int] = set()
+    for route in solution.routes():
+        stops = [
+            Stop(job=activity.idx, service_start=int(activity.start_time))
+            for activity in route.schedule()
+            if activity.type == pyvrp.ActivityType.CLIENT
+        ]
+        planned.update(stop.job for stop in stops)
+        routes.append(
+            PlannedRoute(
+                vehicle=int(route.vehicle_type()),
+                stops=stops,
+                distance=int(route.distance()),
+                duration=int(route.duration()),
+                start_time=int(route.start_time()),
+                end_time=int(route.end_time()),
+            )
+        )
+    return Plan(
+        routes=routes,
+        unplanned_jobs=[i for i in range(len(problem.jobs)) if i not in planned],
+        distance=int(solution.distance()),
+        feasible=bool(solution.is_feasible()),
+    )

@@ -1,0 +1,270 @@
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from field_ops.accounts.models import Account
+from field_ops.core.db import transaction
+from tests.timing import days_ahead, local, local_today
+
+LOT = (36.359, -94.1966)
+
+
+@pytest.fixture
+def lot(make_dealership):
+    return make_dealership(latitude=LOT[0], longitude=LOT[1])
+
+
+@pytest.fixture
+def office(make_user, login):
+    return login(make_user("specialist"))
+
+
+@pytest.fixture
+def day():
+    return days_ahead(2, "00:00").date()
+
+
+@pytest.fixture
+def place_visit(make_account, make_visit, lot, day):
+    """A visit at (lot + offset in degrees) with a window on the planned day."""
+
+    def place(d_lat=0.02, d_lon=0.02, start="09:00", end="17:00", **fields):
+        account_fields = fields.pop("account", {})
+        account = make_account(lot, latitude=LOT[0] + d_lat, longitude=LOT[1] + d_lon, **account_fields)
+        return make_visit(account, local(day, start), local(day, end), **fields)
+
+    return place
+
+
+def plan(client, headers, lot, day, **body):
+    return client.post(
+        f"/api/v1/dealerships/{lot.id}/route-plans", json={"date": day.isoformat(), **body}, headers=headers
+    )
+
+
+def placed_ids(result):
+    return [stop["visit_id"] for route in result["routes"] for stop in route["stops"]]
+
+
+def test_a_lot_day_is_grouped_into_routes_with_etas_inside_windows(client, office, lot, day, make_user, place_visit):
+    reps = [make_user("rep", dealerships=[lot]) for _ in range(2)]
+    offsets = [(0.03, 0.01), (-0.02, 0.04), (0.05, -0.03), (-0.04, -0.02), (0.01, 0.06), (0.02, -0.05)]
+    visits = [place_visit(a, b, start="09:00", end="12:00" if i % 2 else "16:00") for i, (a, b) in enumerate(offsets)]
+    response = plan(client, office, lot, day)
+    assert response.status_code == 200, response.json
+    result = response.json
+    assert result["date"] == day.isoformat() and result["dealership_id"] == lot.id
+    assert result["matrix_source"] == "great_circle"
+    assert sorted(placed_ids(result)) == sorted(v.id for v in visits)
+    assert result["unassigned"] == []
+    by_id = {v.id: v for v in visits}
+    for route in result["routes"]:
+        assert route["rep_id"] in {r.id for r in reps}
+        assert [s["sequence"] for s in route["stops"]] == list(range(1, len(route["stops"]) + 1))
+        etas = [datetime.fromisoformat(s["eta"]) for s in route["stops"]]
+        assert etas == sorted(etas)
+        for stop, eta in zip(route["stops"], etas, strict=True):
+            visit = by_id[stop["visit_id"]]
+            assert visit.window_start <= eta <= visit.window_end
+            assert stop["travel_km"] > 0
+        assert route["total_km"] > sum(s["travel_km"] for s in route["stops"])
+        assert datetime.fromisoformat(route["start_at"]) < etas[0]
+        assert route["map_url"].startswith("https://www.google.com/maps/dir/?api=1")
+        saved = client.get(f"/api/v1/visits/{route['stops'][0]['visit_id']}", headers=office).json
+        assert (saved["route_id"], saved["sequence"], saved["assigned_rep_id"]) == (route["id"], 1, route["rep_id"])
+        assert saved["eta"] == route["stops"][0]["eta"]
+
+
+def test_each_unplaced_visit_gets_the_reason_built_for_it(app, client, office, lot, day, make_user, place_visit):
+    make_user("rep", dealerships=[lot])
+    fine = place_visit()
+    restricted = place_visit(account={"restrictions": {"cease_contact": True}, "restriction_note": "letter"})
+    evening = place_visit(start="19:00", end="20:00")
+    far = place_visit(d_lat=-1.6, d_lon=1.9, start="08:00", end="08:30")  # Little Rock, 300 km away
+    appointment = place_visit(kind="dealership_appointment")
+    no_pin = place_visit()
+    with app.app_context(), transaction() as session:
+        account = session.get(Account, no_pin.account_id)
+        account.latitude = account.longitude = None
+    result = plan(client, office, lot, day).json
+    reasons = {item["visit_id"]: item["reason"] for item in result["unassigned"]}
+    assert reasons == {
+        restricted.id: "contact_restricted",
+        evening.id: "outside_shift",
+        far.id: "window_unreachable",
+        appointment.id: "dealership_appointment",
+        no_pin.id: "missing_coordinates",
+    }
+    assert placed_ids(result) == [fine.id]
+
+
+def test_visits_the_day_cannot_hold_are_did_not_fit_and_urgent_ones_are_kept(
+    client, office, lot, day, make_user, place_visit
+):
+    make_user("rep", dealerships=[lot])
+    crowd = [place_visit(0.05 * (i % 3 - 1), 0.05 * (i // 3 - 1), start="10:00", end="10:30") for i in range(6)]
+    urgent = place_visit(0.06, 0.06, start="10:00", end="10:30", priority="urgent")
+    result = plan(client, office, lot, day).json
+    placed = placed_ids(result)
+    assert urgent.id in placed
+    dropped = {item["visit_id"] for item in result["unassigned"]}
+    assert dropped and all(item["reason"] == "did_not_fit" for item in result["unassigned"])
+    assert sorted(placed + list(dropped)) == sorted([v.id for v in crowd] + [urgent.id])
+
+
+def test_a_lot_without_reps_leaves_every_visit_with_no_rep_available(client, office, lot, day, place_visit):
+    visit = place_visit()
+    result = plan(client, office, lot, day).json
+    assert result["routes"] == []
+    assert result["unassigned"] == [{"visit_id": visit.id, "reason": "no_rep_available"}]
+
+
+def test_a_day_without_visits_is_an_empty_plan(client, office, lot, day, make_user):
+    make_user("rep", dealerships=[lot])
+    response = plan(client, office, lot, day)
+    assert response.status_code == 200
+    assert response.json["routes"] == [] and response.json["unassigned"] == []
+
+
+def test_keep_assignments_keeps_each_visit_with_its_rep(client, office, lot, day, make_user, place_visit):
+    alice, bob = make_user("rep", dealerships=[lot]), make_user("rep", dealerships=[lot])
+    # Alice's visits are all east, Bob's west: a free plan would not split them this way.
+    alices = [place_visit(0.01 * i, -0.05, rep=bob if i % 2 else alice) for i in range(4)]
+    result = plan(client, office, lot, day, keep_assignments=True).json
+    rep_of = {stop["visit_id"]: route["rep_id"] for route in result["routes"] for stop in route["stops"]}
+    for i, visit in enumerate(alices):
+        assert rep_of[visit.id] == (bob.id if i % 2 else alice.id)
+
+
+def test_replanning_replaces_the_earlier_plan_whole(client, office, lot, day, make_user, place_visit):
+    make_user("rep", dealerships=[lot])
+    visits = [place_visit(0.01 * i, 0.02) for i in range(3)]
+    first = plan(client, office, lot, day).json
+    second = plan(client, office, lot, day).json
+    old_ids = {r["id"] for r in first["routes"]}
+    assert old_ids.isdisjoint({r["id"] for r in second["routes"]})
+    for route_id in old_ids:
+        assert client.get(f"/api/v1/routes/{route_id}", headers=office).status_code == 404
+    listed = client.get(f"/api/v1/routes?date={day.isoformat()}&dealership_id={lot.id}", headers=office).json
+    assert [r["id"] for r in listed] == [r["id"] for r in second["routes"]]
+    assert sorted(placed_ids(second)) == sorted(v.id for v in visits)
+
+
+def test_visits_already_checked_in_stay_where_they_are(app, client, office, lot, day, make_user, place_visit):
+    rep = make_user("rep", dealerships=[lot])
+    visits = [place_visit(0.01 * i, 0.03) for i in range(4)]
+    first = plan(client, office, lot, day).json
+    first_stop = first["routes"][0]["stops"][0]
+    from field_ops.visits.models import Visit
+
+    with app.app_context(), transaction() as session:
+        visit = session.get(Visit, first_stop["visit_id"])
+        visit.status = "checked_in"
+    second = plan(client, office, lot, day).json
+    route = second["routes"][0]
+    assert route["rep_id"] == rep.id
+    assert route["stops"][0]["visit_id"] == first_stop["visit_id"]
+    assert route["stops"][0]["eta"] == first_stop["eta"]
+    assert sorted(placed_ids(second)) == sorted(v.id for v in visits)
+
+
+def test_insert_mode_fits_new_visits_without_reordering_existing_stops(
+    client, office, lot, day, make_user, place_visit
+):
+    make_user("rep", dealerships=[lot])
+    for i in range(4):
+        place_visit(0.02 * i - 0.03, 0.03 - 0.015 * i)
+    before = plan(client, office, lot, day).json
+    order_before = placed_ids(before)
+    newcomer = place_visit(0.0, 0.035, start="11:00", end="15:00")
+    after = plan(client, office, lot, day, mode="insert").json
+    assert after["mode"] == "insert"
+    order_after = placed_ids(after)
+    assert newcomer.id in order_after
+    assert [v for v in order_after if v != newcomer.id] == order_before
+
+
+def test_a_route_reads_as_geojson(client, office, lot, day, make_user, place_visit):
+    make_user("rep", dealerships=[lot])
+    visits = [place_visit(0.01 * i, 0.02) for i in range(3)]
+    route = plan(client, office, lot, day).json["routes"][0]
+    response = client.get(f"/api/v1/routes/{route['id']}", headers={**office, "Accept": "application/geo+json"})
+    assert response.status_code == 200
+    assert response.content_type == "application/geo+json"
+    collection = json.loads(response.get_data())
+    assert collection["type"] == "FeatureCollection"
+    line, *points = collection["features"]
+    assert line["geometry"]["type"] == "LineString"
+    assert line["geometry"]["coordinates"][0] == [LOT[1], LOT[0]] == line["geometry"]["coordinates"][-1]
+    assert len(line["geometry"]["coordinates"]) == len(visits) + 2
+    assert [p["properties"]["sequence"] for p in points] == [1, 2, 3]
+    assert {p["properties"]["visit_id"] for p in points} == {v.id for v in visits}
+    assert all(p["geometry"]["type"] == "Point" and p["properties"]["eta"] for p in points)
+    plain = client.get(f"/api/v1/routes/{route['id']}", headers=office)
+    assert plain.content_type == "application/json" and plain.json["id"] == route["id"]
+
+
+def test_a_rep_reads_their_route_in_one_response(client, office, login, lot, day, make_user, place_visit):
+    rep = make_user("rep", dealerships=[lot])
+    visit = place_visit(account={"customer_name": "Ana Baca"})
+    plan(client, office, lot, day)
+    mine = client.get(f"/api/v1/me/route?date={day.isoformat()}", headers=login(rep)).json
+    assert mine["rep_id"] == rep.id and mine["route_id"]
+    stop = mine["stops"][0]
+    assert stop["sequence"] == 1
+    assert stop["visit"]["id"] == visit.id
+    assert stop["account"]["customer_name"] == "Ana Baca"
+    assert set(stop["account"]) == {
+        "id",
+        "account_number",
+        "customer_name",
+        "phone",
+        "address",
+        "latitude",
+        "longitude",
+        "amount_due",
+        "days_past_due",
+    }
+    other_day = client.get(f"/api/v1/me/route?date={(day + timedelta(days=1)).isoformat()}", headers=login(rep)).json
+    assert other_day["route_id"] is None and other_day["stops"] == []
+    today = client.get("/api/v1/me/route", headers=login(rep)).json
+    assert today["date"] == local_today().isoformat()
+
+
+def test_routes_are_scoped(client, office, login, lot, day, make_user, make_dealership, place_visit):
+    alice, bob = make_user("rep", dealerships=[lot]), make_user("rep", dealerships=[lot])
+    place_visit(0.03, 0.0, rep=alice)
+    place_visit(-0.03, 0.0, rep=bob)
+    routes = plan(client, office, lot, day, keep_assignments=True).json["routes"]
+    alices = next(r for r in routes if r["rep_id"] == alice.id)
+    bobs = next(r for r in routes if r["rep_id"] == bob.id)
+    as_alice = login(alice)
+    assert [r["id"] for r in client.get("/api/v1/routes", headers=as_alice).json] == [alices["id"]]
+    assert client.get(f"/api/v1/routes/{bobs['id']}", headers=as_alice).status_code == 404
+    stranger = login(make_user("manager", dealerships=[make_dealership()]))
+    assert client.get(f"/api/v1/routes/{alices['id']}", headers=stranger).status_code == 404
+    assert client.get(f"/api/v1/routes?dealership_id={lot.id}", headers=stranger).json == []
+    manager = login(make_user("manager", dealerships=[lot]))
+    assert len(client.get("/api/v1/routes", headers=manager).json) == 2
+    assert plan(client, manager, lot, day).status_code == 403
+
+
+def test_bad_plan_requests_are_refused_and_save_nothing(
+    client, office, lot, day, make_user, make_dealership, place_visit
+):
+    visit = place_visit()
+    yesterday = plan(client, office, lot, local_today() - timedelta(days=1))
+    assert yesterday.status_code == 422 and "date" in yesterday.json["errors"]
+    foreign_rep = make_user("rep", dealerships=[make_dealership()])
+    inactive = make_user("rep", dealerships=[lot], active=False)
+    for rep in (foreign_rep, inactive):
+        response = plan(client, office, lot, day, rep_ids=[rep.id])
+        assert response.status_code == 422 and "rep_ids" in response.json["errors"]
+    assert plan(client, office, lot, day, mode="sideways").status_code == 422
+    assert (
+        client.post("/api/v1/dealerships/99999/route-plans", json={"date": day.isoformat()}, headers=office).status_code
+        == 404
+    )
+    assert client.get(f"/api/v1/visits/{visit.id}", headers=office).json["route_id"] is None
+    assert client.get("/api/v1/routes", headers=office).json == []
