@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from field_ops.core import db, errors, limits
 from field_ops.core.api import FieldOpsApi
@@ -28,8 +29,17 @@ class FieldOpsFlask(Flask):
         return response
 
 
+class IdConverter(IntegerConverter):
+    """`<int:...>` in paths, bounded to the database's integer ids: a larger one is simply not found."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     app = FieldOpsFlask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = IdConverter
     app.config.update(load_config(app.instance_path, config_overrides))
     app.config.update(
         API_TITLE="Field Ops API",

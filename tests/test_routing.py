@@ -81,7 +81,8 @@ def test_each_unplaced_visit_gets_the_reason_built_for_it(app, client, office, l
     fine = place_visit()
     restricted = place_visit(account={"restrictions": {"cease_contact": True}, "restriction_note": "letter"})
     evening = place_visit(start="19:00", end="20:00")
-    far = place_visit(d_lat=-1.6, d_lon=1.9, start="08:00", end="08:30")  # Little Rock, 300 km away
+    little_rock = {"line1": "500 W Markham St", "city": "Little Rock", "state": "AR", "postal_code": "72201"}
+    far = place_visit(d_lat=-1.61, d_lon=1.92, start="08:00", end="08:30", account={"address": little_rock})
     appointment = place_visit(kind="dealership_appointment")
     no_pin = place_visit()
     with app.app_context(), transaction() as session:

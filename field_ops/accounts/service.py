@@ -26,6 +26,23 @@ class AccountNumberTaken(Conflict):
     code, title = "account_number_taken", "Account number already in use"
 
 
+class AccountHasOpenVisits(Conflict):
+    code, title = "account_has_open_visits", "Account has open visits"
+
+
+def _ensure_no_open_visits(session: Session, account: Account) -> None:
+    """An account changes lot only without open visits: they belong to the old lot's reps and routes."""
+    from field_ops.visits.models import Visit, VisitStatus  # visits build on accounts
+
+    open_visit = session.scalar(
+        select(Visit.id).where(
+            Visit.account_id == account.id, Visit.status.in_([VisitStatus.SCHEDULED, VisitStatus.CHECKED_IN])
+        )
+    )
+    if open_visit is not None:
+        raise AccountHasOpenVisits("Cancel or finish the account's open visits before moving it to another lot.")
+
+
 def normalise_phone(raw: str | None) -> str | None:
     """E.164 for a US (or explicitly international) number; raises a 422 on `phone`."""
     if raw is None or not raw.strip():
@@ -123,22 +140,24 @@ def list_accounts_query(
 
 def _apply_restrictions(
     session: Session, actor: User, account: Account, wanted: dict[str, bool], note: str | None
-) -> dict[str, list[bool]]:
-    """Set restriction flags; a change needs a note saying why. Returns the changed flags."""
-    changed = {
+) -> dict[str, list[Any]]:
+    """Set restriction flags; a change needs a note saying why. Returns `{field: [old, new]}`."""
+    changed: dict[str, list[Any]] = {
         name: [getattr(account, name), value] for name, value in wanted.items() if getattr(account, name) != value
     }
     if not changed:
         return {}
     if not (note and note.strip()):
         raise field_error("restriction_note", "Say why the restrictions change (who asked, what document).")
-    for name, (_, value) in changed.items():
-        setattr(account, name, value)
-    account.restriction_note = note.strip()
+    changed["restriction_note"] = [account.restriction_note, None]
+    for name in RESTRICTIONS:
+        if name in changed:
+            setattr(account, name, changed[name][1])
+    account.restriction_note = changed["restriction_note"][1] = note.strip()
     return changed
 
 
-def _audit_restrictions(session: Session, actor: User | None, account: Account, changed: dict[str, list[bool]]) -> None:
+def _audit_restrictions(session: Session, actor: User | None, account: Account, changed: dict[str, list[Any]]) -> None:
     record_audit(
         session,
         actor=actor,
@@ -146,7 +165,7 @@ def _audit_restrictions(session: Session, actor: User | None, account: Account, 
         entity_type="account",
         entity_id=account.id,
         dealership_id=account.dealership_id,
-        changes={**changed, "restriction_note": [None, account.restriction_note]},
+        changes=changed,
     )
 
 
@@ -202,8 +221,9 @@ def update_account(session: Session, *, actor: User, account: Account, changes: 
     if "account_number" in changes:
         _ensure_number_free(session, changes["account_number"].strip(), account.id)
         account.account_number = changes["account_number"].strip()
-    if "dealership_id" in changes:
+    if "dealership_id" in changes and changes["dealership_id"] != account.dealership_id:
         _ensure_dealership(session, actor, changes["dealership_id"])
+        _ensure_no_open_visits(session, account)
         account.dealership_id = changes["dealership_id"]
     if "customer_name" in changes:
         account.customer_name = changes["customer_name"].strip()
@@ -243,7 +263,7 @@ def update_account(session: Session, *, actor: User, account: Account, changes: 
         )
     if restrictions_changed:
         _audit_restrictions(session, actor, account, restrictions_changed)
-        if any(new for _, new in restrictions_changed.values()):
+        if any(restrictions_changed[name][1] for name in RESTRICTIONS if name in restrictions_changed):
             # Imported here: visits build on accounts, not the other way round.
             from field_ops.visits.service import cancel_open_future_visits
 

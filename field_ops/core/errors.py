@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask, Response
 from flask_limiter.errors import RateLimitExceeded
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from field_ops.core.db import commit_request_session, rollback_request_session
@@ -260,6 +260,19 @@ def handle_integrity_error(error: IntegrityError) -> Response:
     )
 
 
+def handle_out_of_range(error: Exception) -> Response:
+    rollback_request_session()
+    log.info("value refused by the database or the runtime: %s", error)
+    return problem_response(
+        422, "value_out_of_range", "Value out of range", "A value in the request is too large or not storable."
+    )
+
+
+def handle_too_deep(error: RecursionError) -> Response:
+    rollback_request_session()
+    return problem_response(400, "malformed_json", "Malformed JSON", "The request body is nested too deeply.")
+
+
 def handle_operational_error(error: OperationalError) -> Response:
     rollback_request_session()
     log.exception("database unavailable")
@@ -278,4 +291,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(OperationalError, handle_operational_error)
+    app.register_error_handler(DataError, handle_out_of_range)
+    app.register_error_handler(OverflowError, handle_out_of_range)
+    app.register_error_handler(RecursionError, handle_too_deep)
     app.register_error_handler(Exception, handle_unexpected)

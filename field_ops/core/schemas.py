@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC
 from decimal import Decimal, InvalidOperation
 
@@ -12,11 +13,40 @@ from marshmallow import fields
 MONEY_PATTERN = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
 
 
+DB_INT_MAX = 2**31 - 1
+
+
 class StrictSchema(ma.Schema):
-    """Input schema: unknown fields are refused, not ignored."""
+    """Input schema: unknown fields are refused, not ignored; text is trimmed and may not hold
+    NUL bytes; integers fit the database's integer column."""
 
     class Meta:
         unknown = ma.RAISE
+
+    @ma.pre_load
+    def _tidy_text(self, data, **kwargs):
+        if not isinstance(data, Mapping):
+            return data
+        errors = {key: ["May not contain NUL characters."] for key, value in data.items() if "\x00" in str(value)}
+        if errors:
+            raise ma.ValidationError(errors)
+        if not isinstance(data, dict):
+            return data  # query arguments: a multi-dict that webargs unpacks itself
+        return {
+            key: value.strip() if isinstance(value, str) and "password" not in str(key) else value
+            for key, value in data.items()
+        }
+
+    @ma.post_load
+    def _check_integer_range(self, data, **kwargs):
+        errors = {
+            key: [f"Must be between {-DB_INT_MAX} and {DB_INT_MAX}."]
+            for key, value in data.items()
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > DB_INT_MAX
+        }
+        if errors:
+            raise ma.ValidationError(errors)
+        return data
 
 
 class Money(fields.Field):
@@ -37,18 +67,24 @@ class Money(fields.Field):
         try:
             return Decimal(value.strip())
         except InvalidOperation as exc:  # pragma: no cover - the pattern already guards this
-            raise self.make_error("invalid") from exc
+            raise self.make_error("out_of_range") from exc
 
 
 class Timestamp(fields.AwareDateTime):
     """An ISO 8601 timestamp that must carry an offset; read as UTC, emitted in UTC with an offset."""
+
+    default_error_messages = {"out_of_range": "Is out of the supported date range."}
 
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("format", "iso")
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError as exc:
+            raise self.make_error("out_of_range") from exc
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is not None and value.tzinfo is not None:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import zipcodes
 from flask import current_app
+from geopy.distance import great_circle
 from geopy.exc import GeopyError
 from geopy.geocoders import get_geocoder_for_service
 from timezonefinder import TimezoneFinder
@@ -49,8 +50,12 @@ def _iana_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+MAX_KM_FROM_ZIP = 150
+
+
 def is_iana_zone(name: str) -> bool:
-    if name not in _iana_zones():
+    """An Area/Location zone such as America/Chicago (not "localtime", "Factory" or Etc/ offsets)."""
+    if "/" not in name or name.startswith(("Etc/", "posix/", "right/")) or name not in _iana_zones():
         return False
     try:
         ZoneInfo(name)
@@ -127,6 +132,13 @@ def resolve_location(
         raise field_error("timezone", f"{timezone!r} is not an IANA time zone name (such as America/Chicago).")
 
     if latitude is not None and longitude is not None:
+        km_from_zip = great_circle((latitude, longitude), (float(record["lat"]), float(record["long"]))).km
+        if km_from_zip > MAX_KM_FROM_ZIP:
+            raise field_error(
+                "latitude",
+                f"The point is {km_from_zip:.0f} km from ZIP code {address['postal_code']}: check the coordinates "
+                "(a flipped sign?) or the address.",
+            )
         source = GIVEN
     else:
         geocoded = _geocode(address)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from field_ops.audit.service import field_changes, record_audit
@@ -12,11 +12,23 @@ from field_ops.auth.service import revoke_all_logins
 from field_ops.core.errors import Conflict, NotFound, field_error
 from field_ops.core.passwords import hash_password
 from field_ops.dealerships.models import Dealership
-from field_ops.users.models import User, user_dealerships
+from field_ops.users.models import Role, User, user_dealerships
 
 
 class EmailTaken(Conflict):
     code, title = "email_taken", "Email already in use"
+
+
+class LastAdmin(Conflict):
+    code, title = "last_admin", "The last active admin"
+
+
+def _ensure_another_admin(session: Session, user: User) -> None:
+    others = session.scalar(
+        select(func.count()).where(User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+    )
+    if not others:
+        raise LastAdmin("This is the last active admin: make another admin first.")
 
 
 def _normalise_email(email: str) -> str:
@@ -113,6 +125,9 @@ def create_user(
 def update_user(session: Session, *, actor: User, user: User, changes: dict[str, Any]) -> User:
     """Apply a PATCH. Deactivating ends every login of the user at once. Raises EmailTaken, 422."""
     before = _snapshot(user)
+    losing_admin = user.role == Role.ADMIN and user.active
+    if losing_admin and (changes.get("role", Role.ADMIN) != Role.ADMIN or changes.get("active") is False):
+        _ensure_another_admin(session, user)
     if "email" in changes:
         email = _normalise_email(changes["email"])
         _ensure_email_free(session, email, user.id)

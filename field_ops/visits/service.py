@@ -37,7 +37,7 @@ from field_ops.visits import rules
 from field_ops.visits.models import Outcome, OutcomeCode, Visit, VisitKind, VisitStatus
 from field_ops.visits.schemas import OutcomeBatchItemSchema, OutcomeSchema
 
-OPEN_STATUSES = (VisitStatus.SCHEDULED, VisitStatus.CHECKED_IN)
+MAX_PROMISE_AHEAD = timedelta(days=365)
 TRANSITIONS = {
     (VisitStatus.SCHEDULED, VisitStatus.CHECKED_IN),
     (VisitStatus.CHECKED_IN, VisitStatus.COMPLETED),
@@ -295,10 +295,19 @@ def update_visit(session: Session, *, actor: User, visit: Visit, changes: dict[s
     return visit
 
 
+def _contact_allowed(account: Account, kind: str) -> bool:
+    try:
+        rules.check_contact_allowed(account.active_restrictions, kind)
+    except rules.ContactRestricted:
+        return False
+    return True
+
+
 def cancel_open_future_visits(
     session: Session, *, actor: User | None, account: Account, reason: str, keep_visit_id: int | None = None
 ) -> list[Visit]:
-    """Cancel the account's scheduled visits that have not ended yet (a restriction was set)."""
+    """Cancel the account's scheduled visits that have not ended yet and that its restrictions now bar
+    (a `do_not_visit` account keeps its dealership appointments)."""
     stmt = select(Visit).where(
         Visit.account_id == account.id,
         Visit.status == VisitStatus.SCHEDULED,
@@ -306,7 +315,7 @@ def cancel_open_future_visits(
     )
     if keep_visit_id is not None:
         stmt = stmt.where(Visit.id != keep_visit_id)
-    cancelled = list(session.scalars(stmt))
+    cancelled = [v for v in session.scalars(stmt) if not _contact_allowed(account, v.kind)]
     for visit in cancelled:
         visit.status = VisitStatus.CANCELLED
         visit.cancel_reason = reason
@@ -389,6 +398,8 @@ def _check_outcome_fields(session: Session, visit: Visit, fields: dict[str, Any]
         today = _local_date(session, visit.dealership_id, utcnow())
         if fields.get("promise_date") is None or fields["promise_date"] <= today:
             raise field_error("promise_date", f"A promise needs a date after today ({today.isoformat()}, lot time).")
+        if fields["promise_date"] > today + MAX_PROMISE_AHEAD:
+            raise field_error("promise_date", "A promise more than a year ahead is not a promise: check the date.")
         if not (fields.get("promise_amount") or Decimal(0)) > 0:
             raise field_error("promise_amount", "A promise needs an amount above 0.")
 
@@ -448,6 +459,7 @@ def record_outcome(session: Session, *, actor: User, visit_id: int, fields: dict
 def _restrict_account_from_outcome(session: Session, actor: User, visit: Visit, restriction: str) -> None:
     account = visit.account
     if not getattr(account, restriction):
+        old_note = account.restriction_note
         setattr(account, restriction, True)
         account.restriction_note = f"Set by outcome at visit {visit.id}; a specialist clears it."
         record_audit(
@@ -457,7 +469,7 @@ def _restrict_account_from_outcome(session: Session, actor: User, visit: Visit, 
             entity_type="account",
             entity_id=account.id,
             dealership_id=account.dealership_id,
-            changes={restriction: [False, True], "restriction_note": [None, account.restriction_note]},
+            changes={restriction: [False, True], "restriction_note": [old_note, account.restriction_note]},
         )
     cancel_open_future_visits(
         session, actor=actor, account=account, reason="contact_restricted", keep_visit_id=visit.id
