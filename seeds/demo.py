@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import zipcodes
 from geopy.distance import geodesic
@@ -17,9 +19,12 @@ from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
 from field_ops.accounts.service import create_account
+from field_ops.core.errors import ProblemError
 from field_ops.dealerships.models import Dealership
 from field_ops.users.models import User
 from field_ops.users.service import create_user
+from field_ops.visits.models import Visit
+from field_ops.visits.service import book_visit
 
 DEMO_PASSWORD = "fieldops-demo"
 
@@ -37,6 +42,7 @@ DEALERSHIPS = [
         "reps": ["Luis Ortega", "Kayla Brooks", "Dwayne Mitchell", "Amber Nguyen"],
         "manager": "Greg Holloway",
         "accounts": 110,
+        "visits_tomorrow": 30,
         "area_code": "479",
     },
     {
@@ -52,6 +58,7 @@ DEALERSHIPS = [
         "reps": ["Marisol Chavez", "Tyler Begay", "Andre Lucero", "Jenna Romero", "Chris Yazzie"],
         "manager": "Patricia Sandoval",
         "accounts": 140,
+        "visits_tomorrow": 40,
         "area_code": "505",
     },
     {
@@ -67,11 +74,12 @@ DEALERSHIPS = [
         "reps": ["Rosa Delgado", "Kevin Tran", "Jamal Carter"],
         "manager": "Dan Whitaker",
         "accounts": 80,
+        "visits_tomorrow": 20,
         "area_code": "602",
     },
 ]
 
-LOT_ONLY_KEYS = ("reps", "manager", "accounts", "area_code")
+LOT_ONLY_KEYS = ("reps", "manager", "accounts", "area_code", "visits_tomorrow")
 SERVICE_RADIUS_KM = 25
 
 FIRST_NAMES = [
@@ -328,11 +336,51 @@ def _ensure_accounts(session: Session, summary: SeedSummary, spec: dict, dealers
         summary.count("accounts")
 
 
+DEMO_WINDOWS = [("09:00", "12:00"), ("13:00", "17:00"), ("08:30", "17:30"), ("10:00", "14:00"), ("15:00", "18:00")]
+
+
+def _ensure_visits(session: Session, summary: SeedSummary, spec: dict, dealership: Dealership, booker: User) -> None:
+    """Tomorrow's visits (in the lot's zone) for a slice of the lot's accounts, booked by the rules."""
+    zone = ZoneInfo(dealership.timezone)
+    tomorrow = datetime.now(zone).date() + timedelta(days=1)
+    if session.scalar(select(Visit.id).where(Visit.dealership_id == dealership.id, Visit.scheduled_date == tomorrow)):
+        return
+    rng = random.Random(f"field-ops-visits-{spec['code']}-{tomorrow.isoformat()}")
+    accounts = list(
+        session.scalars(
+            select(Account).where(Account.dealership_id == dealership.id).order_by(Account.days_past_due.desc())
+        )
+    )
+    booked = 0
+    for account in accounts:
+        if booked >= spec["visits_tomorrow"]:
+            break
+        if account.active_restrictions:
+            continue
+        start, end = rng.choice(DEMO_WINDOWS)
+        window_start = datetime.combine(tomorrow, time.fromisoformat(start), tzinfo=zone)
+        window_end = datetime.combine(tomorrow, time.fromisoformat(end), tzinfo=zone)
+        try:
+            book_visit(
+                session,
+                actor=booker,
+                account_id=account.id,
+                window_start=window_start,
+                window_end=window_end,
+                priority="urgent" if account.days_past_due > 90 else rng.choice(["normal", "normal", "high", "low"]),
+                reason=f"{account.days_past_due} days past due",
+            )
+        except ProblemError:
+            continue  # the customer's own zone or state rules refuse this window: skip, as a specialist would
+        booked += 1
+    summary.count("visits", booked)
+
+
 def load_demo(session: Session) -> SeedSummary:
     summary = SeedSummary()
-    for email, name, role in OFFICE:
-        _ensure_user(session, summary, email, name, role, [])
-        summary.logins.append((role, email, "all lots"))
+    office = [_ensure_user(session, summary, email, name, role, []) for email, name, role in OFFICE]
+    summary.logins += [(role, email, "all lots") for email, _, role in OFFICE]
+    booker = office[1]
     for spec in DEALERSHIPS:
         dealership = _ensure_dealership(session, summary, spec)
         _ensure_accounts(session, summary, spec, dealership)
@@ -344,4 +392,5 @@ def load_demo(session: Session) -> SeedSummary:
             _ensure_user(session, summary, rep_email, rep_name, "rep", [dealership.id])
             if i == 0:
                 summary.logins.append(("rep", rep_email, spec["code"]))
+        _ensure_visits(session, summary, spec, dealership, booker)
     return summary

@@ -4,6 +4,7 @@ from field_ops.accounts.models import Account
 from field_ops.core.db import get_session
 from field_ops.dealerships.models import Dealership
 from field_ops.users.models import User
+from field_ops.visits.models import Visit
 
 
 def counts(app):
@@ -19,7 +20,8 @@ def counts(app):
                 Account.cease_contact | Account.bankruptcy | Account.attorney_represented | Account.do_not_visit
             )
         )
-        return per_lot, zones, users, restricted
+        visits = dict(session.execute(select(Visit.dealership_id, func.count()).group_by(Visit.dealership_id)).all())
+        return per_lot, zones, users, restricted, visits
 
 
 def test_seed_demo_loads_three_lots_in_three_zones_and_is_safe_to_run_twice(app):
@@ -28,12 +30,13 @@ def test_seed_demo_loads_three_lots_in_three_zones_and_is_safe_to_run_twice(app)
     assert first.exit_code == 0, first.output
     assert "fieldops-demo" in first.output
     loaded = counts(app)
-    per_lot, zones, users, restricted = loaded
+    per_lot, zones, users, restricted, visits = loaded
     assert len(per_lot) == 3 and all(60 <= n <= 150 for n in per_lot.values())
     assert len(zones) == 3
     assert users["admin"] == 1 and users["specialist"] == 2 and users["manager"] == 3
     assert 9 <= users["rep"] <= 18
     assert restricted >= 3
+    assert set(visits) == set(per_lot) and all(n >= 15 for n in visits.values())
 
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0, second.output
