@@ -6,10 +6,12 @@ seconds) and gets back ordered stops with service start times. Nothing else impo
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyvrp
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime
 
 UNBOUNDED = np.iinfo(np.int64).max
@@ -125,7 +127,10 @@ def solve(problem: Problem, *, time_limit_s: float, seed: int = 42) -> Plan:
     if not problem.jobs or not problem.vehicles:
         return Plan(unplanned_jobs=list(range(len(problem.jobs))))
     data = _problem_data(problem)
-    result = pyvrp.solve(data, stop=MaxRuntime(time_limit_s), seed=seed, collect_stats=False, display=False)
+    with warnings.catch_warnings():
+        # An infeasible day is an expected answer here (the caller then drops visits by prize).
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = pyvrp.solve(data, stop=MaxRuntime(time_limit_s), seed=seed, collect_stats=False, display=False)
     solution = result.best
     routes = []
     planned: set[int] = set()
