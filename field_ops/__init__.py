@@ -84,8 +84,19 @@ def _register_blueprints(api: FieldOpsApi) -> None:
     from field_ops.core.ops import blp as ops_blp
     from field_ops.dealerships.routes import blp as dealerships_blp
     from field_ops.routing.routes import blp as routing_blp
+    from field_ops.schedules.routes import blp as schedules_blp
     from field_ops.users.routes import blp as users_blp
     from field_ops.visits.routes import blp as visits_blp
 
-    for blueprint in (ops_blp, auth_blp, users_blp, dealerships_blp, accounts_blp, visits_blp, routing_blp, audit_blp):
+    for blueprint in (
+        ops_blp,
+        auth_blp,
+        users_blp,
+        dealerships_blp,
+        accounts_blp,
+        visits_blp,
+        routing_blp,
+        schedules_blp,
+        audit_blp,
+    ):
         api.register_blueprint(blueprint)
