@@ -13,10 +13,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
+from field_ops.core.db import utcnow
 from field_ops.core.errors import ProblemError, ValidationFailed
 from field_ops.dealerships.models import Dealership
 from field_ops.users.models import Role, User, user_dealerships
@@ -228,7 +229,7 @@ def _rep_lookup(session: Session, dealership_id: int) -> dict[str, list[User]]:
 
 
 def _row_to_booking(
-    session: Session, dealership: Dealership, values: dict[str, Any], reps: dict[str, list[User]]
+    dealership: Dealership, values: dict[str, Any], reps: dict[str, list[User]], accounts: dict[str, Account]
 ) -> dict[str, Any]:
     """The booking a row asks for; raises ValidationFailed naming the column at fault."""
     errors: dict[str, list[str]] = {}
@@ -241,11 +242,7 @@ def _row_to_booking(
     if not number:
         errors["account_number"] = ["Missing."]
     else:
-        account = session.scalar(
-            select(Account).where(
-                Account.dealership_id == dealership.id, func.lower(Account.account_number) == number.lower()
-            )
-        )
+        account = accounts.get(number.lower())
         if account is None:
             errors["account_number"] = [f"No account {number} at this dealership."]
         else:
@@ -313,21 +310,28 @@ def import_schedule(
     rows fail without `partial`."""
     table = read_table(content, filename)
     reps = _rep_lookup(session, dealership.id)
+    accounts = {
+        account.account_number.lower(): account
+        for account in session.scalars(select(Account).where(Account.dealership_id == dealership.id))
+    }
+    booked = {
+        (account_id, start, end): visit_id
+        for visit_id, account_id, start, end in session.execute(
+            select(Visit.id, Visit.account_id, Visit.window_start, Visit.window_end).where(
+                Visit.dealership_id == dealership.id,
+                Visit.status != VisitStatus.CANCELLED,
+                Visit.window_end > utcnow() - timedelta(days=1),  # a past window cannot be booked again anyway
+            )
+        )
+    }
     result = ImportResult(dry_run=dry_run)
     seen: dict[tuple[int, datetime, datetime], int] = {}
     everything = session.begin_nested()
     for row_number, values in table:
         try:
-            booking = _row_to_booking(session, dealership, values, reps)
+            booking = _row_to_booking(dealership, values, reps, accounts)
             key = (booking["account_id"], booking["window_start"], booking["window_end"])
-            existing = seen.get(key) or session.scalar(
-                select(Visit.id).where(
-                    Visit.account_id == key[0],
-                    Visit.window_start == key[1],
-                    Visit.window_end == key[2],
-                    Visit.status != VisitStatus.CANCELLED,
-                )
-            )
+            existing = seen.get(key) or booked.get(key)
             if existing:
                 result.rows.append(RowResult(row=row_number, status="duplicate", visit_id=existing))
                 continue
