@@ -1,7 +1,11 @@
 import json
+import threading
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from geopy.distance import great_circle
 
 from field_ops.accounts.models import Account
 from field_ops.core.db import transaction
@@ -269,3 +273,156 @@ def test_bad_plan_requests_are_refused_and_save_nothing(
     )
     assert client.get(f"/api/v1/visits/{visit.id}", headers=office).json["route_id"] is None
     assert client.get("/api/v1/routes", headers=office).json == []
+
+
+class _FakeOsrm(BaseHTTPRequestHandler):
+    """Answers /table/v1/driving/... like OSRM: every trip 1.5x the straight line, at 30 km/h."""
+
+    fail = False
+
+    def do_GET(self):  # noqa: N802
+        if self.fail:
+            self.send_response(503)
+            self.end_headers()
+            return
+        coordinates = self.path.split("/table/v1/driving/")[1].split("?")[0].split(";")
+        points = [tuple(float(x) for x in c.split(",")) for c in coordinates]
+        distances = [[great_circle((a[1], a[0]), (b[1], b[0])).meters * 1.5 for b in points] for a in points]
+        durations = [[d / (30 / 3.6) for d in row] for row in distances]
+        body = json.dumps({"code": "Ok", "distances": distances, "durations": durations}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def osrm(app, monkeypatch):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOsrm)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setitem(app.config, "OSRM_URL", f"http://127.0.0.1:{server.server_port}")
+    monkeypatch.setitem(app.config, "OSRM_TIMEOUT_SECONDS", 2)
+    yield _FakeOsrm
+    _FakeOsrm.fail = False
+    server.shutdown()
+    server.server_close()
+
+
+def test_osrm_road_distances_are_used_when_configured(client, office, lot, day, make_user, place_visit, osrm):
+    make_user("rep", dealerships=[lot])
+    place_visit(0.03, 0.0)
+    with_osrm = plan(client, office, lot, day).json
+    assert with_osrm["matrix_source"] == "osrm"
+    osrm.fail = True
+    fallback = plan(client, office, lot, day).json
+    assert fallback["matrix_source"] == "great_circle_fallback"
+    # OSRM's (fake) roads are 1.5x the straight line; the fallback's detour factor is 1.3.
+    ratio = with_osrm["routes"][0]["total_km"] / fallback["routes"][0]["total_km"]
+    assert ratio == pytest.approx(1.5 / 1.3, rel=0.01)
+
+
+def test_a_long_route_is_split_into_map_links_by_the_waypoint_limit(
+    app, client, office, lot, day, make_user, place_visit, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MAP_WAYPOINT_LIMIT", 2)
+    make_user("rep", dealerships=[lot])
+    for i in range(5):
+        place_visit(0.01 * (i + 1), 0.01)
+    route = plan(client, office, lot, day).json["routes"][0]
+    # lot + 5 stops + lot = 7 points: lot>[s1,s2]>s3, then s3>[s4,s5]>lot, chained end to start.
+    assert len(route["map_urls"]) == 2
+    assert route["map_url"] == route["map_urls"][0]
+    for link in route["map_urls"]:
+        query = parse_qs(urlsplit(link).query)
+        assert len(query.get("waypoints", [""])[0].split("|")) <= 2
+    first, second = (parse_qs(urlsplit(link).query) for link in route["map_urls"][:2])
+    assert first["destination"] == second["origin"]
+
+
+def test_two_planners_of_one_lot_day_at_once_leave_one_whole_plan(app, office, lot, day, make_user, place_visit):
+    make_user("rep", dealerships=[lot])
+    make_user("rep", dealerships=[lot])
+    visits = [place_visit(0.01 * i, -0.02) for i in range(6)]
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def run():
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(plan(client, office, lot, day).status_code)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) in ([200, 200], [200, 409])
+    client = app.test_client()
+    routes = client.get(f"/api/v1/routes?date={day.isoformat()}", headers=office).json
+    stops = [stop["visit_id"] for route in routes for stop in route["stops"]]
+    assert sorted(stops) == sorted(v.id for v in visits)
+    for visit in visits:
+        saved = client.get(f"/api/v1/visits/{visit.id}", headers=office).json
+        assert saved["route_id"] in {route["id"] for route in routes}
+
+
+def test_etas_stay_inside_windows_on_a_dst_change_day(client, office, lot, make_user, make_account, make_visit):
+    from datetime import date
+
+    make_user("rep", dealerships=[lot])
+    spring = date(2027, 3, 14)  # Chicago springs forward at 02:00
+    visit = make_visit(
+        make_account(lot, latitude=36.38, longitude=-94.19), local(spring, "09:00"), local(spring, "09:30")
+    )
+    route = plan(client, office, lot, spring).json["routes"][0]
+    eta = datetime.fromisoformat(route["stops"][0]["eta"])
+    assert visit.window_start <= eta <= visit.window_end
+    assert datetime.fromisoformat(route["start_at"]) >= local(spring, "08:00")
+
+
+def test_a_rep_left_out_of_a_replan_keeps_their_finished_visits(app, client, office, lot, day, make_user, place_visit):
+    from field_ops.visits.models import Visit
+
+    alice, bob = make_user("rep", dealerships=[lot]), make_user("rep", dealerships=[lot])
+    done = place_visit(0.02, 0.02, rep=alice)
+    place_visit(-0.02, 0.02, rep=alice)
+    first = plan(client, office, lot, day, keep_assignments=True).json
+    with app.app_context(), transaction() as session:
+        session.get(Visit, done.id).status = "completed"
+    second = plan(client, office, lot, day, rep_ids=[bob.id]).json
+    finished = client.get(f"/api/v1/visits/{done.id}", headers=office).json
+    alices_route = next(r for r in first["routes"] if r["rep_id"] == alice.id)
+    assert finished["route_id"] == alices_route["id"]
+    assert client.get(f"/api/v1/routes/{alices_route['id']}", headers=office).status_code == 200
+    assert {r["rep_id"] for r in second["routes"]} == {bob.id}
+
+
+def test_a_full_replan_leaves_appointments_and_their_reps_alone(client, office, lot, day, make_user, place_visit):
+    rep = make_user("rep", dealerships=[lot])
+    appointment = place_visit(kind="dealership_appointment", rep=rep)
+    plan(client, office, lot, day)
+    assert client.get(f"/api/v1/visits/{appointment.id}", headers=office).json["assigned_rep_id"] == rep.id
+
+
+def test_a_single_route_has_an_etag(client, office, lot, day, make_user, place_visit):
+    make_user("rep", dealerships=[lot])
+    place_visit()
+    route = plan(client, office, lot, day).json["routes"][0]
+    first = client.get(f"/api/v1/routes/{route['id']}", headers=office)
+    again = client.get(f"/api/v1/routes/{route['id']}", headers={**office, "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    geo = client.get(f"/api/v1/routes/{route['id']}", headers={**office, "Accept": "application/geo+json"})
+    assert geo.headers["ETag"] != first.headers["ETag"]
+
+
+def test_a_backwards_shift_is_refused(client, admin_headers, make_user, lot):
+    rep = make_user("rep", dealerships=[lot])
+    url = f"/api/v1/users/{rep.id}"
+    etag = client.get(url, headers=admin_headers).headers["ETag"]
+    response = client.patch(
+        url, json={"shift_start": "17:00", "shift_end": "09:00"}, headers={**admin_headers, "If-Match": etag}
+    )
+    assert response.status_code == 422 and "shift_end" in response.json["errors"]

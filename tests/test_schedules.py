@@ -345,3 +345,46 @@ def test_the_calendar_moves_with_the_route_eta(client, login, office, lot, day, 
     routed = client.get(f"/api/v1/visits/{visits[2]['id']}", headers=office).json
     assert event.decoded("dtstart") == datetime.fromisoformat(routed["eta"])
     assert event.decoded("dtend") - event.decoded("dtstart") == timedelta(minutes=15)
+
+
+def test_control_characters_do_not_break_the_excel_file(client, office, lot, day, make_account):
+    book(client, office, make_account(lot), day, notes="bell\x07 and escape\x1b")
+    response = client.get(f"/api/v1/schedules/{day.isoformat()}?dealership_id={lot.id}&format=xlsx", headers=office)
+    assert response.status_code == 200
+    notes = openpyxl.load_workbook(io.BytesIO(response.data))["All"]["T2"].value
+    assert notes == "bell and escape"
+
+
+def test_import_reads_windows_as_people_write_them_and_checks_each_field(client, office, lot, day, accounts):
+    sheet = (
+        "Account #,Date,Time,Duration,Status\n"
+        f"BNT-1,{day.isoformat()},11-2pm,30,\n"
+        f"BNT-2,{day.isoformat()},9am-12pm,0,\n"
+        f"BNT-3,{day.isoformat()},9am-12pm,,cancelled\n"
+    )
+    response = post_import(client, office, lot, sheet, partial=True)
+    assert response.status_code == 200, response.json
+    rows = response.json["rows"]
+    assert [r["status"] for r in rows] == ["created", "error", "skipped"]
+    assert "duration_minutes" in rows[1]["errors"]
+    visit = client.get(f"/api/v1/visits/{rows[0]['visit_id']}", headers=office).json
+    assert datetime.fromisoformat(visit["window_start"]) == local(day, "11:00")
+    assert datetime.fromisoformat(visit["window_end"]) == local(day, "14:00")
+    assert visit["duration_minutes"] == 30
+
+
+def test_a_failed_import_reports_nothing_created(client, office, lot, day, accounts):
+    sheet = f"Account #,Date,Time\nBNT-1,{day.isoformat()},9am-12pm\nBNT-9,{day.isoformat()},9am-12pm\n"
+    response = post_import(client, office, lot, sheet)
+    assert response.status_code == 422
+    assert (response.json["created"], response.json["valid"], response.json["failed"]) == (0, 1, 1)
+
+
+def test_the_json_keys_and_iso_times_import_too(client, office, lot, day, accounts):
+    start, end = local(day, "10:00").isoformat(), local(day, "12:00").isoformat()
+    sheet = f"account_number,window_start,window_end,priority\nBNT-4,{start},{end},urgent\n"
+    response = post_import(client, office, lot, sheet)
+    assert response.status_code == 200, response.json
+    visit = client.get(f"/api/v1/visits/{response.json['rows'][0]['visit_id']}", headers=office).json
+    assert datetime.fromisoformat(visit["window_start"]) == local(day, "10:00")
+    assert visit["priority"] == "urgent"

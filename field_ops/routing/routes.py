@@ -62,15 +62,20 @@ class Routes(MethodView):
 
 @blp.route("/routes/<int:route_id>")
 @requires_login(blp, errors=(404,))
+@blp.etag
 @blp.response(200, RouteSchema)
 @blp.alt_response(200, content_type=GEOJSON, description="With `Accept: application/geo+json`: a FeatureCollection")
 def get_route(route_id):
     """Read a route (also as GeoJSON with `Accept: application/geo+json`)"""
     session = get_session()
     route = service.get_route(session, current_user(), route_id)
-    if request.accept_mimetypes.best_match(["application/json", GEOJSON]) == GEOJSON:
+    as_geojson = request.accept_mimetypes.best_match(["application/json", GEOJSON]) == GEOJSON
+    blp.set_etag({"route": RouteSchema().dump(route), "geojson": as_geojson})
+    if as_geojson:
         collection = service.route_geojson(route, session.get(Dealership, route.dealership_id))
-        return Response(json.dumps(collection), mimetype=GEOJSON)
+        response = Response(json.dumps(collection), mimetype=GEOJSON)
+        response.headers["Vary"] = "Accept"
+        return response
     return route
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -59,11 +59,6 @@ class PlanOutcome:
     routes: list[Route]
 
 
-def _clock_seconds(value: str) -> int:
-    hours, minutes = value.split(":")
-    return int(hours) * 3600 + int(minutes) * 60
-
-
 def _planning_reps(session: Session, dealership: Dealership, rep_ids: list[int] | None) -> list[User]:
     if rep_ids is None:
         reps = session.scalars(select(User).where(User.role == Role.REP, User.active.is_(True)).order_by(User.id))
@@ -93,10 +88,15 @@ def _lock_plan(session: Session, dealership_id: int, day: date) -> RoutePlan:
 
 
 class _Clock:
-    """Seconds since the lot's local midnight of the planned day, and back."""
+    """Real seconds since the lot's local midnight of the planned day, and back.
+
+    The base is kept in UTC: arithmetic on a zoned datetime is wall-clock arithmetic, which is
+    an hour off on DST change days.
+    """
 
     def __init__(self, day: date, zone: ZoneInfo) -> None:
-        self.base = datetime.combine(day, time(0), tzinfo=zone)
+        self.day, self.zone = day, zone
+        self.base = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
     def seconds(self, moment: datetime) -> int:
         return int((moment - self.base).total_seconds())
@@ -104,14 +104,19 @@ class _Clock:
     def moment(self, seconds: int) -> datetime:
         return self.base + timedelta(seconds=seconds)
 
+    def wall(self, clock: str) -> int:
+        """Seconds at a wall-clock time ("HH:MM") of the day in the lot's zone."""
+        hours, minutes = clock.split(":")
+        return self.seconds(datetime.combine(self.day, time(int(hours), int(minutes)), tzinfo=self.zone))
+
 
 def _rep_days(reps: list[User], done: list[Visit], clock: _Clock, day_is_today: bool) -> list[RepDay]:
     config = current_app.config
     now = clock.seconds(utcnow())
     days = []
     for rep in reps:
-        start = _clock_seconds(rep.shift_start or config["DEFAULT_SHIFT_START"])
-        end = _clock_seconds(rep.shift_end or config["DEFAULT_SHIFT_END"])
+        start = clock.wall(rep.shift_start or config["DEFAULT_SHIFT_START"])
+        end = clock.wall(rep.shift_end or config["DEFAULT_SHIFT_END"])
         if day_is_today:
             start = max(start, now)
         rep_done = sorted((v for v in done if v.assigned_rep_id == rep.id), key=lambda v: (v.sequence or 0, v.id))
@@ -120,7 +125,10 @@ def _rep_days(reps: list[User], done: list[Visit], clock: _Clock, day_is_today: 
                 clock.seconds(visit.eta or visit.checked_in_at or visit.window_start) + visit.duration_minutes * 60
             )
             start = max(start, finished)
-        days.append(RepDay(rep=rep, start=start, end=end, done=rep_done))
+        if start >= end and not rep_done:
+            continue  # the shift is over (or was saved backwards): no new stops for this rep today
+        # A rep whose finished visits run past the shift keeps their route, with nothing added.
+        days.append(RepDay(rep=rep, start=min(start, end), end=end, done=rep_done))
     return days
 
 
@@ -226,6 +234,7 @@ def plan_routes(
                 Visit.status.in_([VisitStatus.SCHEDULED, *DONE_STATUSES]),
             )
             .order_by(Visit.window_start, Visit.id)
+            .with_for_update(of=Visit)
         )
     )
     done = [v for v in day_visits if v.status in DONE_STATUSES]
@@ -340,7 +349,6 @@ def plan_routes(
         distances,
         durations,
         clock,
-        keep_assignments or mode == INSERT,
     )
     plan.mode = mode
     plan.matrix_source = matrix.source
@@ -458,17 +466,16 @@ def _save(
     distances: np.ndarray,
     durations: np.ndarray,
     clock: _Clock,
-    keep_rep_on_unplaced: bool,
 ) -> list[Route]:
     """Replace the lot-day's routes whole with the new sequences."""
     visit_at = {location_of[v.id]: v for v in candidates}
     for visit in day_visits:
         if visit.status == VisitStatus.SCHEDULED:
             visit.route_id = visit.sequence = visit.eta = visit.travel_km = None
-            if not keep_rep_on_unplaced:
-                visit.assigned_rep_id = None
+    # A rep left out of this plan keeps the route holding their finished visits.
+    kept = {v.route_id for v in day_visits if v.status in DONE_STATUSES and v.assigned_rep_id not in rep_day_of}
     session.flush()
-    session.execute(delete(Route).where(Route.plan_id == plan.id))
+    session.execute(delete(Route).where(Route.plan_id == plan.id, Route.id.not_in(kept - {None} or {-1})))
     session.flush()
 
     limit = current_app.config["MAP_WAYPOINT_LIMIT"]

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -107,7 +108,7 @@ def _write_sheet(sheet, rows: list[dict[str, Any]]) -> None:
                 cell.value = value
                 shown = len(str(value))
             else:
-                cell.value = str(value)
+                cell.value = ILLEGAL_CHARACTERS_RE.sub("", str(value))
                 cell.data_type = "s"  # never a formula, whatever the text starts with
                 shown = len(str(value))
             widths[c - 1] = max(widths[c - 1], shown)
@@ -124,11 +125,12 @@ def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
     all_sheet.title = "All"
     _write_sheet(all_sheet, rows)
     taken = {"all"}
-    per_rep: dict[str, list[dict[str, Any]]] = {}
+    per_rep: dict[int | None, list[dict[str, Any]]] = {}
     for row in rows:
-        per_rep.setdefault(row["rep_name"] or "Unassigned", []).append(row)
-    for name in sorted(per_rep, key=lambda n: (n == "Unassigned", n.lower())):
-        _write_sheet(workbook.create_sheet(_sheet_title(name, taken)), per_rep[name])
+        per_rep.setdefault(row["rep_id"], []).append(row)
+    for rep_id in sorted(per_rep, key=lambda r: (r is None, (per_rep[r][0]["rep_name"] or "").lower(), r or 0)):
+        name = per_rep[rep_id][0]["rep_name"] or "Unassigned"
+        _write_sheet(workbook.create_sheet(_sheet_title(name, taken)), per_rep[rep_id])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -46,7 +46,9 @@ ALIASES = {
     "reason": ["reason"],
     "notes": ["notes", "note", "comments"],
     "duration_minutes": ["durationminutes", "duration", "minutes"],
+    "status": ["status"],
 }
+SKIPPED_STATUSES = {"cancelled", "missed"}
 HEADER_TO_FIELD = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
 KINDS = {
     "personalvisit": VisitKind.PERSONAL_VISIT,
@@ -77,7 +79,11 @@ class ImportResult:
 
     @property
     def created(self) -> int:
-        return sum(1 for r in self.rows if r.status in ("created", "valid"))
+        return sum(1 for r in self.rows if r.status == "created")
+
+    @property
+    def valid(self) -> int:
+        return sum(1 for r in self.rows if r.status == "valid")
 
     @property
     def failed(self) -> int:
@@ -87,6 +93,7 @@ class ImportResult:
         return {
             "dry_run": self.dry_run,
             "created": self.created,
+            "valid": self.valid,
             "failed": self.failed,
             "rows": [
                 {k: v for k, v in vars(r).items() if v is not None or k in ("visit_id", "errors")} for r in self.rows
@@ -180,6 +187,17 @@ def parse_date(value: Any) -> date:
     raise ValueError(f"{text!r} is not a date (use YYYY-MM-DD or MM/DD/YYYY).")
 
 
+def _iso_moment(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp with an offset (the JSON export's form), else None."""
+    if isinstance(value, str) and "T" in value:
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else None
+    return None
+
+
 def parse_clock(value: Any, meridiem_hint: str | None = None) -> time:
     if isinstance(value, datetime):
         return value.time().replace(second=0, microsecond=0)
@@ -207,9 +225,13 @@ def parse_window(value: Any) -> tuple[time, time]:
     parts = re.split(r"\s*(?:-|–|—|to)\s*", str(value).strip(), maxsplit=1, flags=re.IGNORECASE)
     if len(parts) != 2:
         raise ValueError(f"{value!r} is not a window (use 9am-12pm or 09:00-12:00).")
-    end_meridiem = (CLOCK.match(parts[1]) or [None, None, None, None])[3]
-    start = parse_clock(parts[0], meridiem_hint=end_meridiem if not re.search("[ap]", parts[0], re.I) else None)
     end = parse_clock(parts[1])
+    end_match = CLOCK.match(parts[1])
+    start = parse_clock(parts[0])
+    if end_match and end_match.group(3) and not re.search("[ap]", parts[0], re.I):
+        # '1-4pm' is 13:00-16:00, but '11-2pm' is 11:00-14:00: borrow the end's pm only if it fits.
+        hinted = parse_clock(parts[0], meridiem_hint=end_match.group(3))
+        start = hinted if hinted < end else start
     if end <= start and not re.search("[ap]", parts[1], re.I) and end.hour < 12:
         end = time(end.hour + 12, end.minute)  # '9-1' means 9:00 to 13:00
     return start, end
@@ -248,10 +270,14 @@ def _row_to_booking(
         else:
             booking["account_id"] = account.id
     try:
-        day = parse_date(values["date"]) if "date" in values else None
+        exact = [_iso_moment(values.get("window_start")), _iso_moment(values.get("window_end"))]
+        day = parse_date(values["date"]) if "date" in values else (exact[0].date() if exact[0] else None)
         if day is None:
             errors["date"] = ["Missing."]
-        if "window" in values and not ("window_start" in values and "window_end" in values):
+        if all(exact):
+            start = end = None
+            booking["window_start"], booking["window_end"] = exact
+        elif "window" in values and not ("window_start" in values and "window_end" in values):
             start, end = parse_window(values["window"])
         else:
             start = parse_clock(values["window_start"]) if "window_start" in values else None
@@ -276,9 +302,13 @@ def _row_to_booking(
         booking["priority"] = priority
     if values.get("duration_minutes") is not None:
         try:
-            booking["duration_minutes"] = int(float(values["duration_minutes"]))
+            minutes = float(values["duration_minutes"])
         except ValueError:
-            errors["duration_minutes"] = ["Not a number of minutes."]
+            minutes = -1.0
+        if not 5 <= minutes <= 480:
+            errors["duration_minutes"] = ["Between 5 and 480 minutes."]
+        else:
+            booking["duration_minutes"] = int(minutes)
     rep_key = str(values.get("rep") or "").strip().lower()
     if rep_key:
         matches = reps.get(rep_key, [])
@@ -328,6 +358,13 @@ def import_schedule(
     seen: dict[tuple[int, datetime, datetime], int] = {}
     everything = session.begin_nested()
     for row_number, values in table:
+        if str(values.get("status") or "").strip().lower() in SKIPPED_STATUSES:
+            result.rows.append(
+                RowResult(
+                    row=row_number, status="skipped", errors={"status": [f"{values['status']}: not booked again."]}
+                )
+            )
+            continue
         try:
             booking = _row_to_booking(dealership, values, reps, accounts)
             key = (booking["account_id"], booking["window_start"], booking["window_end"])

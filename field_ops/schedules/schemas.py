@@ -71,7 +71,10 @@ class ScheduleSchema(StrictSchema):
 
 class ImportRowSchema(StrictSchema):
     row = fields.Integer(dump_only=True, metadata={"description": "Row number in the file (the header is row 1)"})
-    status = fields.String(dump_only=True, metadata={"description": "valid, created, duplicate or error"})
+    status = fields.String(
+        dump_only=True,
+        metadata={"description": "valid, created, duplicate, error, or skipped (a cancelled or missed row)"},
+    )
     visit_id = fields.Integer(dump_only=True, allow_none=True)
     code = fields.String(dump_only=True)
     errors = fields.Dict(dump_only=True, allow_none=True)
@@ -79,7 +82,10 @@ class ImportRowSchema(StrictSchema):
 
 class ImportResultSchema(StrictSchema):
     dry_run = fields.Boolean(dump_only=True)
-    created = fields.Integer(dump_only=True)
+    created = fields.Integer(dump_only=True, metadata={"description": "Visits written"})
+    valid = fields.Integer(
+        dump_only=True, metadata={"description": "Rows that would be created (dry run, or held back)"}
+    )
     failed = fields.Integer(dump_only=True)
     rows = fields.List(fields.Nested(ImportRowSchema), dump_only=True)
 

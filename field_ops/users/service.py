@@ -62,6 +62,11 @@ def _snapshot(user: User) -> dict[str, Any]:
     }
 
 
+def _check_shift(start: str | None, end: str | None) -> None:
+    if start and end and start >= end:
+        raise field_error("shift_end", "A shift ends after it starts, on the same day.")
+
+
 def get_user(session: Session, user_id: int) -> User:
     """Raises NotFound."""
     user = session.get(User, user_id)
@@ -99,6 +104,7 @@ def create_user(
     """Raises EmailTaken (409) and a 422 for unknown dealership ids."""
     email = _normalise_email(email)
     _ensure_email_free(session, email)
+    _check_shift(shift_start, shift_end)
     user = User(
         email=email,
         name=name.strip(),
@@ -145,6 +151,7 @@ def update_user(session: Session, *, actor: User, user: User, changes: dict[str,
     for name in ("shift_start", "shift_end"):
         if name in changes:
             setattr(user, name, changes[name])
+    _check_shift(user.shift_start, user.shift_end)
     if "password" in changes:
         user.password_hash = hash_password(changes["password"])
         revoke_all_logins(session, user.id, "password_changed")
