@@ -3,15 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Float, ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from field_ops.core.db import Base, Money, UTCDateTime, utcnow
+from field_ops.geocoding.models import Located
 
 RESTRICTIONS = ("cease_contact", "attorney_represented", "bankruptcy", "do_not_visit")
 
 
-class Account(Base):
+class Account(Located, Base):
     """A customer's financed car loan, the thing collections work is about."""
 
     __tablename__ = "accounts"
@@ -21,15 +22,6 @@ class Account(Base):
     dealership_id: Mapped[int] = mapped_column(ForeignKey("dealerships.id"), index=True)
     customer_name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
-    address_line1: Mapped[str] = mapped_column(String(200))
-    address_line2: Mapped[str | None] = mapped_column(String(200))
-    city: Mapped[str] = mapped_column(String(100))
-    state: Mapped[str] = mapped_column(String(2))
-    postal_code: Mapped[str] = mapped_column(String(10))
-    latitude: Mapped[float | None] = mapped_column(Float)
-    longitude: Mapped[float | None] = mapped_column(Float)
-    timezone: Mapped[str] = mapped_column(String(64))
-    geocode_source: Mapped[str | None] = mapped_column(String(32))
     days_past_due: Mapped[int] = mapped_column(default=0, index=True)
     amount_due: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
@@ -40,16 +32,6 @@ class Account(Base):
     restriction_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-    @property
-    def address(self) -> dict[str, str | None]:
-        return {
-            "line1": self.address_line1,
-            "line2": self.address_line2,
-            "city": self.city,
-            "state": self.state,
-            "postal_code": self.postal_code,
-        }
 
     @property
     def restrictions(self) -> dict[str, bool]:

@@ -15,11 +15,10 @@ from field_ops.audit.service import field_changes, record_audit
 from field_ops.core.errors import Conflict, NotFound, field_error
 from field_ops.core.scope import ensure_visible, scoped
 from field_ops.dealerships.models import Dealership
-from field_ops.geocoding.service import resolve_location
+from field_ops.geocoding.service import locate, relocate
 from field_ops.users.models import User
 
 AGING_BUCKET_RANGES = {"1-30": (1, 30), "31-60": (31, 60), "61-90": (61, 90), "91+": (91, None)}
-LOCATION_FIELDS = {"address", "latitude", "longitude", "timezone"}
 
 
 class AccountNumberTaken(Conflict):
@@ -83,14 +82,6 @@ def _ensure_dealership(session: Session, actor: User, dealership_id: int) -> Non
     if session.get(Dealership, dealership_id) is None:
         raise field_error("dealership_id", f"Unknown dealership {dealership_id}.")
     ensure_visible(actor, dealership_id, "Dealership")
-
-
-def _apply_address(account: Account, address: dict[str, Any]) -> None:
-    account.address_line1 = address["line1"]
-    account.address_line2 = address.get("line2")
-    account.city = address["city"]
-    account.state = address["state"]
-    account.postal_code = address["postal_code"]
 
 
 def get_account(session: Session, actor: User, account_id: int) -> Account:
@@ -174,28 +165,18 @@ def create_account(session: Session, *, actor: User, **values: Any) -> Account:
     number = values["account_number"].strip()
     _ensure_number_free(session, number)
     _ensure_dealership(session, actor, values["dealership_id"])
-    location = resolve_location(
-        values["address"],
-        latitude=values.get("latitude"),
-        longitude=values.get("longitude"),
-        timezone=values.get("timezone"),
-    )
     account = Account(
         account_number=number,
         dealership_id=values["dealership_id"],
         customer_name=values["customer_name"].strip(),
         phone=normalise_phone(values.get("phone")),
-        latitude=location.latitude,
-        longitude=location.longitude,
-        timezone=location.timezone,
-        geocode_source=location.geocode_source,
         days_past_due=values.get("days_past_due", 0),
         amount_due=values.get("amount_due") or Decimal("0.00"),
         balance=values.get("balance") or Decimal("0.00"),
         restriction_note=values.get("restriction_note"),
         **{name: False for name in RESTRICTIONS},
     )
-    _apply_address(account, values["address"])
+    locate(account, values)
     changed = _apply_restrictions(
         session, actor, account, values.get("restrictions") or {}, values.get("restriction_note")
     )
@@ -232,18 +213,7 @@ def update_account(session: Session, *, actor: User, account: Account, changes: 
     for name in ("days_past_due", "amount_due", "balance"):
         if name in changes:
             setattr(account, name, changes[name])
-    if LOCATION_FIELDS & changes.keys():
-        address = changes.get("address", account.address)
-        moved = "address" in changes and "latitude" not in changes
-        location = resolve_location(
-            address,
-            latitude=None if moved else changes.get("latitude", account.latitude),
-            longitude=None if moved else changes.get("longitude", account.longitude),
-            timezone=changes.get("timezone"),
-        )
-        _apply_address(account, address)
-        account.latitude, account.longitude = location.latitude, location.longitude
-        account.timezone, account.geocode_source = location.timezone, location.geocode_source
+    relocate(account, changes)
     restrictions_changed = _apply_restrictions(
         session, actor, account, changes.get("restrictions") or {}, changes.get("restriction_note")
     )

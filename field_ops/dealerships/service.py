@@ -11,7 +11,7 @@ from field_ops.audit.service import field_changes, record_audit
 from field_ops.core.errors import Conflict, NotFound
 from field_ops.core.scope import ensure_visible, scoped
 from field_ops.dealerships.models import Dealership
-from field_ops.geocoding.service import resolve_location
+from field_ops.geocoding.service import locate, relocate
 from field_ops.users.models import User
 
 
@@ -29,14 +29,6 @@ def _snapshot(dealership: Dealership) -> dict[str, Any]:
         "timezone": dealership.timezone,
         "geocode_source": dealership.geocode_source,
     }
-
-
-def _apply_address(dealership: Dealership, address: dict[str, Any]) -> None:
-    dealership.address_line1 = address["line1"]
-    dealership.address_line2 = address.get("line2")
-    dealership.city = address["city"]
-    dealership.state = address["state"]
-    dealership.postal_code = address["postal_code"]
 
 
 def _ensure_code_free(session: Session, code: str, dealership_id: int | None = None) -> None:
@@ -62,21 +54,8 @@ def create_dealership(session: Session, *, actor: User, **values: Any) -> Dealer
     """Raises DealershipCodeTaken and 422 for an address that does not check out."""
     code = values["code"].upper()
     _ensure_code_free(session, code)
-    location = resolve_location(
-        values["address"],
-        latitude=values.get("latitude"),
-        longitude=values.get("longitude"),
-        timezone=values.get("timezone"),
-    )
-    dealership = Dealership(
-        code=code,
-        name=values["name"].strip(),
-        latitude=location.latitude,
-        longitude=location.longitude,
-        timezone=location.timezone,
-        geocode_source=location.geocode_source,
-    )
-    _apply_address(dealership, values["address"])
+    dealership = Dealership(code=code, name=values["name"].strip())
+    locate(dealership, values)
     session.add(dealership)
     session.flush()
     record_audit(
@@ -99,18 +78,7 @@ def update_dealership(session: Session, *, actor: User, dealership: Dealership, 
         dealership.code = changes["code"].upper()
     if "name" in changes:
         dealership.name = changes["name"].strip()
-    if {"address", "latitude", "longitude", "timezone"} & changes.keys():
-        address = changes.get("address", dealership.address)
-        moved = "address" in changes and "latitude" not in changes
-        location = resolve_location(
-            address,
-            latitude=None if moved else changes.get("latitude", dealership.latitude),
-            longitude=None if moved else changes.get("longitude", dealership.longitude),
-            timezone=changes.get("timezone"),
-        )
-        _apply_address(dealership, address)
-        dealership.latitude, dealership.longitude = location.latitude, location.longitude
-        dealership.timezone, dealership.geocode_source = location.timezone, location.geocode_source
+    relocate(dealership, changes)
     session.flush()
     diff = field_changes(before, _snapshot(dealership))
     if diff:

@@ -24,6 +24,7 @@ from geopy.geocoders import get_geocoder_for_service
 from timezonefinder import TimezoneFinder
 
 from field_ops.core.errors import field_error
+from field_ops.geocoding.models import Located
 
 log = logging.getLogger(__name__)
 
@@ -151,3 +152,37 @@ def resolve_location(
         timezone = record["timezone"] if source == POSTAL_CODE_CENTROID else None
         timezone = timezone or zone_for_coordinates(latitude, longitude) or record["timezone"]
     return Location(latitude=latitude, longitude=longitude, timezone=timezone, geocode_source=source)
+
+
+LOCATION_FIELDS = frozenset({"address", "latitude", "longitude", "timezone"})
+
+
+def locate(record: Located, values: dict[str, Any]) -> None:
+    """Set a new record's address, pin and zone from `values` (deriving what is not given)."""
+    location = resolve_location(
+        values["address"], latitude=values.get("latitude"), longitude=values.get("longitude"),
+        timezone=values.get("timezone"),
+    )  # fmt: skip
+    record.set_address(values["address"])
+    _apply(record, location)
+
+
+def relocate(record: Located, changes: dict[str, Any]) -> None:
+    """Apply a PATCH's address, coordinates or zone; a new address without coordinates is geocoded again."""
+    if not LOCATION_FIELDS & changes.keys():
+        return
+    address = changes.get("address", record.address)
+    moved = "address" in changes and "latitude" not in changes
+    location = resolve_location(
+        address,
+        latitude=None if moved else changes.get("latitude", record.latitude),
+        longitude=None if moved else changes.get("longitude", record.longitude),
+        timezone=changes.get("timezone"),
+    )
+    record.set_address(address)
+    _apply(record, location)
+
+
+def _apply(record: Located, location: Location) -> None:
+    record.latitude, record.longitude = location.latitude, location.longitude
+    record.timezone, record.geocode_source = location.timezone, location.geocode_source
