@@ -140,9 +140,12 @@ def test_bad_account_input_is_422_naming_the_field_and_writes_nothing(
 def test_a_duplicate_account_number_is_409(client, specialist_headers, make_dealership, make_account):
     lot = make_dealership()
     make_account(lot, account_number="BNT-20001")
-    response = client.post("/api/v1/accounts", json=account_body(lot), headers=specialist_headers)
-    assert response.status_code == 409
-    assert response.json["code"] == "account_number_taken"
+    for number in ("BNT-20001", "bnt-20001"):
+        response = client.post(
+            "/api/v1/accounts", json=account_body(lot, account_number=number), headers=specialist_headers
+        )
+        assert response.status_code == 409
+        assert response.json["code"] == "account_number_taken"
 
 
 def test_managers_and_reps_see_only_their_lots_accounts(client, make_user, login, make_dealership, make_account):

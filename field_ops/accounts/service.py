@@ -73,8 +73,11 @@ def _snapshot(account: Account) -> dict[str, Any]:
 
 
 def _ensure_number_free(session: Session, number: str, account_id: int | None = None) -> None:
-    existing = session.scalar(select(Account.id).where(Account.account_number == number))
-    if existing is not None and existing != account_id:
+    """Account numbers are unique ignoring case: people type "bnt-10001" for "BNT-10001"."""
+    existing = session.scalar(
+        select(Account.id).where(func.lower(Account.account_number) == number.lower(), Account.id != (account_id or -1))
+    )
+    if existing is not None:
         raise AccountNumberTaken(f"Account number {number} is already in use.")
 
 
