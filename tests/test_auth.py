@@ -1,6 +1,10 @@
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import jwt
+import pytest
+import redis
 
 from tests.conftest import PASSWORD
 
@@ -161,3 +165,35 @@ def test_failures_from_one_client_address_across_emails_are_limited(client, app,
         assert response.json["code"] == "too_many_attempts"
     finally:
         app.config["LOGIN_FAILURES_PER_IP"] = "20 per 15 minutes"
+
+
+WORKER = """
+import sys
+from field_ops import create_app
+database_url, storage, email, password, attempts = sys.argv[1:]
+client = create_app({"DATABASE_URL": database_url, "RATELIMIT_STORAGE_URI": storage}).test_client()
+for _ in range(int(attempts)):
+    print(client.post("/api/v1/auth/token", json={"email": email, "password": password}).status_code)
+"""
+
+
+def test_failed_login_counters_are_shared_across_worker_processes_through_redis(app, make_user):
+    """Failures seen by one worker process lock the email in another (another gunicorn worker,
+    or another host behind the load balancer), because the counters live in Redis."""
+    storage = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(storage, socket_connect_timeout=1).flushdb()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    user = make_user()
+
+    def worker(password: str, attempts: int) -> list[str]:
+        argv = [sys.executable, "-c", WORKER, app.config["DATABASE_URL"], storage, user.email, password, str(attempts)]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True)
+        return result.stdout.split()
+
+    try:
+        assert worker("wrong", 5) == ["401"] * 5
+        assert worker(PASSWORD, 1) == ["429"]
+    finally:
+        redis.Redis.from_url(storage).flushdb()
