@@ -426,3 +426,24 @@ def test_a_backwards_shift_is_refused(client, admin_headers, make_user, lot):
         url, json={"shift_start": "17:00", "shift_end": "09:00"}, headers={**admin_headers, "If-Match": etag}
     )
     assert response.status_code == 422 and "shift_end" in response.json["errors"]
+
+
+def test_an_evening_visit_is_planned_to_end_by_the_close_of_contact_hours(
+    client, admin_headers, office, lot, day, make_user, place_visit
+):
+    rep = make_user("rep", dealerships=[lot])
+
+    def shift(start):
+        etag = client.get(f"/api/v1/users/{rep.id}", headers=admin_headers).headers["ETag"]
+        response = client.patch(f"/api/v1/users/{rep.id}", json={"shift_start": start, "shift_end": "22:00"},
+                                headers={**admin_headers, "If-Match": etag})  # fmt: skip
+        assert response.status_code == 200
+
+    visit = place_visit(0.05, 0.05, start="20:00", end="21:00", duration_minutes=30)
+    shift("19:00")
+    stop = plan(client, office, lot, day).json["routes"][0]["stops"][0]
+    assert datetime.fromisoformat(stop["eta"]) + timedelta(minutes=30) <= local(day, "21:00")
+    # The visit must start by 20:30 to end by 21:00: a rep starting at 20:35 is off shift for it.
+    shift("20:35")
+    late = plan(client, office, lot, day).json
+    assert late["unassigned"] == [{"visit_id": visit.id, "reason": "outside_shift"}]

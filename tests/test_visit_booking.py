@@ -362,3 +362,15 @@ def test_setting_a_restriction_on_the_account_cancels_its_open_future_visits(cli
     after = client.get(f"/api/v1/visits/{visit['id']}", headers=headers).json
     assert after["status"] == "cancelled"
     assert after["cancel_reason"] == "contact_restricted"
+
+
+def test_a_visit_must_be_able_to_end_by_closing_time(client, headers, lot, make_account):
+    account = make_account(lot)
+    day = days_ahead(3, "00:00").date()
+    too_late = book(client, headers, account, local(day, "20:50"), local(day, "21:00"))
+    assert too_late.status_code == 422 and too_late.json["code"] == "outside_contact_hours"
+    assert "15-minute visit" in too_late.json["detail"]
+    fits = book(client, headers, account, local(day, "20:40"), local(day, "21:00"))
+    assert fits.status_code == 201
+    longer = patch(client, headers, fits.json["id"], {"duration_minutes": 30})
+    assert longer.status_code == 422 and longer.json["code"] == "outside_contact_hours"

@@ -28,7 +28,7 @@ from field_ops.routing.matrix import travel_matrix
 from field_ops.routing.models import Route, RoutePlan
 from field_ops.users.models import Role, User
 from field_ops.visits.models import Visit, VisitKind, VisitStatus
-from field_ops.visits.rules import ContactRestricted, check_contact_allowed
+from field_ops.visits.rules import ContactRestricted, check_contact_allowed, contact_hours_on, contact_policy
 
 # Prizes dwarf any day's driving (metres), so the solver serves every visit it can and only
 # then minimises distance; an urgent visit outweighs any number of lower ones.
@@ -130,6 +130,17 @@ def _rep_days(reps: list[User], done: list[Visit], clock: _Clock, day_is_today: 
         # A rep whose finished visits run past the shift keeps their route, with nothing added.
         days.append(RepDay(rep=rep, start=min(start, end), end=end, done=rep_done))
     return days
+
+
+def _service_window(visit: Visit, clock: _Clock) -> tuple[int, int, int]:
+    """(earliest start, latest start, duration) in seconds: inside the visit's window, and late
+    enough no more than lets the visit end by the close of contact hours in the customer's zone."""
+    account = visit.account
+    policy = contact_policy(account.state, current_app.config)
+    _, closes = contact_hours_on(visit.window_start, account.timezone, policy)
+    service = visit.duration_minutes * 60
+    latest = min(clock.seconds(visit.window_end), clock.seconds(closes) - service)
+    return max(clock.seconds(visit.window_start), 0), latest, service
 
 
 def _presolve_reason(
@@ -279,14 +290,7 @@ def plan_routes(
     distances, durations = matrix.distances_m, matrix.durations_s
 
     location_of = {v.id: first_visit_location + i for i, v in enumerate(candidates)}
-    windows = {
-        location_of[v.id]: (
-            max(clock.seconds(v.window_start), 0),
-            clock.seconds(v.window_end),
-            v.duration_minutes * 60,
-        )
-        for v in candidates
-    }
+    windows = {location_of[v.id]: _service_window(v, clock) for v in candidates}
     solvable = []
     for visit in candidates:
         location = location_of[visit.id]

@@ -100,22 +100,37 @@ def check_window_shape(window_start: datetime, window_end: datetime, now: dateti
         raise InvalidWindow("The window is in the past.", errors={"window_end": ["The window is already over."]})
 
 
+def contact_hours_on(moment: datetime, customer_zone: str, policy: ContactPolicy) -> tuple[datetime, datetime]:
+    """When contact opens and closes, in the customer's zone, on the local day of `moment`."""
+    zone = ZoneInfo(customer_zone)
+    day = moment.astimezone(zone).date()
+    return (
+        datetime.combine(day, policy.hours_start, tzinfo=zone),
+        datetime.combine(day, policy.hours_end, tzinfo=zone),
+    )
+
+
 def check_window_in_contact_hours(
-    window_start: datetime, window_end: datetime, customer_zone: str, policy: ContactPolicy
+    window_start: datetime,
+    window_end: datetime,
+    customer_zone: str,
+    policy: ContactPolicy,
+    duration: timedelta = timedelta(0),
 ) -> None:
     """FDCPA 15 U.S.C. 1692c(a)(1): no contact before 8 a.m. or after 9 p.m. at the consumer's location.
 
     The whole window must lie inside the hours on one local day, judged in the customer's
-    zone (not the server's or the lot's), with the zone's own offset on that date (DST).
+    zone (not the server's or the lot's), with the zone's own offset on that date (DST); and
+    a visit begun at the window's start must be over by closing time.
     """
     zone = ZoneInfo(customer_zone)
     local_start, local_end = window_start.astimezone(zone), window_end.astimezone(zone)
-    opens = datetime.combine(local_start.date(), policy.hours_start, tzinfo=zone)
-    closes = datetime.combine(local_start.date(), policy.hours_end, tzinfo=zone)
-    if local_start < opens or local_end > closes:
+    opens, closes = contact_hours_on(window_start, customer_zone, policy)
+    if local_start < opens or local_end > closes or local_start + duration > closes:
+        overrun = f" (a {duration.seconds // 60}-minute visit must end by then)" if local_end <= closes else ""
         raise OutsideContactHours(
             f"The window {local_start:%Y-%m-%d %H:%M}-{local_end:%H:%M} ({customer_zone}) is outside contact hours "
-            f"{policy.hours_start:%H:%M}-{policy.hours_end:%H:%M} in the customer's zone "
+            f"{policy.hours_start:%H:%M}-{policy.hours_end:%H:%M} in the customer's zone{overrun} "
             f"({policy.jurisdiction} rule).",
             **policy.describe(policy.hours_citation),
         )

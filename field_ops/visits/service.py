@@ -115,13 +115,20 @@ def _attempted_visit_starts(session: Session, account_id: int, around: datetime,
 
 
 def _check_guardrails(
-    session: Session, account: Account, kind: str, window_start: datetime, window_end: datetime, exclude_id: int | None
+    session: Session,
+    account: Account,
+    kind: str,
+    window_start: datetime,
+    window_end: datetime,
+    duration_minutes: int,
+    exclude_id: int | None,
 ) -> None:
     """Every booking rule, in the order a specialist would want to hear about them."""
     rules.check_window_shape(window_start, window_end, utcnow())
     rules.check_contact_allowed(account.active_restrictions, kind)
     policy = _policy(account)
-    rules.check_window_in_contact_hours(window_start, window_end, account.timezone, policy)
+    duration = timedelta(minutes=duration_minutes)
+    rules.check_window_in_contact_hours(window_start, window_end, account.timezone, policy, duration)
     starts = _attempted_visit_starts(session, account.id, window_start, policy.window_days, exclude_id)
     rules.check_visit_frequency(starts, window_start, policy)
 
@@ -229,7 +236,7 @@ def book_visit(
         _check_rep(session, assigned_rep_id, account.dealership_id)
     # Lock the account row so two bookings for one account cannot both pass the frequency rule.
     session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
-    _check_guardrails(session, account, kind, window_start, window_end, exclude_id=None)
+    _check_guardrails(session, account, kind, window_start, window_end, duration_minutes, exclude_id=None)
     visit = Visit(
         account=account,
         dealership_id=account.dealership_id,
@@ -268,13 +275,16 @@ def update_visit(session: Session, *, actor: User, visit: Visit, changes: dict[s
     planning = {"window_start", "window_end", "assigned_rep_id", "duration_minutes"} & changes.keys()
     if planning and visit.status != VisitStatus.SCHEDULED:
         raise InvalidTransition(f"A {visit.status} visit can no longer be rescheduled or reassigned.")
-    if {"window_start", "window_end", "assigned_rep_id"} & changes.keys():
+    if {"window_start", "window_end", "assigned_rep_id", "duration_minutes"} & changes.keys():
         window_start = changes.get("window_start", visit.window_start)
         window_end = changes.get("window_end", visit.window_end)
         if changes.get("assigned_rep_id") is not None:
             _check_rep(session, changes["assigned_rep_id"], visit.dealership_id)
         session.execute(select(Account.id).where(Account.id == visit.account_id).with_for_update())
-        _check_guardrails(session, visit.account, visit.kind, window_start, window_end, exclude_id=visit.id)
+        duration_minutes = changes.get("duration_minutes", visit.duration_minutes)
+        _check_guardrails(
+            session, visit.account, visit.kind, window_start, window_end, duration_minutes, exclude_id=visit.id
+        )
         visit.window_start, visit.window_end = window_start, window_end
         visit.scheduled_date = _local_date(session, visit.dealership_id, window_start)
         if "assigned_rep_id" in changes:
