@@ -80,6 +80,11 @@ class InvalidTransition(Conflict):
 class ValidationFailed(ProblemError):
     status, code, title = 422, "validation_error", "Invalid input"
 
+    @classmethod
+    def from_errors(cls, errors: dict[str, list[str]]) -> ValidationFailed:
+        """A refusal whose detail lists each field's messages."""
+        return cls(describe_errors(errors), errors=errors)
+
 
 def field_error(
     field: str, message: str, code: type[ValidationFailed] = ValidationFailed, **extra: Any
@@ -192,7 +197,7 @@ def _webargs_errors(data: dict[str, Any] | None) -> dict[str, list[str]]:
     return flatten_messages(merged)
 
 
-def _describe(errors: dict[str, list[str]]) -> str:
+def describe_errors(errors: dict[str, list[str]]) -> str:
     parts = [f"{field}: {' '.join(messages)}" for field, messages in errors.items()]
     return "; ".join(parts) or "Invalid input"
 
@@ -230,7 +235,7 @@ def handle_http_exception(error: HTTPException) -> Response:
             code, title, detail = "malformed_json", "Malformed JSON", "The request body is not valid JSON."
             errors = None
         elif errors:
-            detail = _describe(errors)
+            detail = describe_errors(errors)
     if status == 413:
         detail = "The request body is larger than this service accepts."
     if data and data.get("headers"):

@@ -13,8 +13,6 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from field_ops.schedules.service import money
-
 # (people's header, row key)
 HEADERS = [
     ("Date", "date"),
@@ -56,7 +54,7 @@ def _csv_cell(key: str, value: Any) -> str:
     if key == "date":
         return value.isoformat()
     if key == "amount_due":
-        return money(value)
+        return f"{value:.2f}"
     return neutralise_formula(str(value))
 
 

@@ -321,7 +321,7 @@ def _row_to_booking(
         if values.get(name) is not None:
             booking[name] = str(values[name]).strip()[: 500 if name == "reason" else 4000]
     if errors:
-        raise ValidationFailed("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), errors=errors)
+        raise ValidationFailed.from_errors(errors)
     return booking
 
 

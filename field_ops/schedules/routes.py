@@ -32,17 +32,17 @@ class FileTooLarge(ProblemError):
 
 
 def _schedule_body(schedule: service.Schedule) -> dict:
-    lots = [
-        {
-            "dealership_id": lot.id,
-            "version": (schedule.publications.get(lot.id).version if schedule.publications.get(lot.id) else 0),
-            "published_at": (
-                schedule.publications.get(lot.id).published_at if schedule.publications.get(lot.id) else None
-            ),
-            "changed_since_publish": service.changed_since_publish(schedule, lot.id),
-        }
-        for lot in schedule.dealerships
-    ]
+    lots = []
+    for lot in schedule.dealerships:
+        publication = schedule.publications.get(lot.id)
+        lots.append(
+            {
+                "dealership_id": lot.id,
+                "version": publication.version if publication else 0,
+                "published_at": publication.published_at if publication else None,
+                "changed_since_publish": service.changed_since_publish(schedule, lot.id),
+            }
+        )
     single = lots[0] if schedule.dealership_id is not None else None
     return {
         "date": schedule.date,

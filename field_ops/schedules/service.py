@@ -6,7 +6,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,10 +41,6 @@ class Schedule:
     dealerships: list[Dealership]
     rows: list[dict[str, Any]]
     publications: dict[int, SchedulePublication | None]
-
-    @property
-    def publication(self) -> SchedulePublication | None:
-        return self.publications.get(self.dealership_id) if self.dealership_id else None
 
 
 def one_line_address(account: Account) -> str:
@@ -184,7 +179,3 @@ def publish_schedule(session: Session, *, actor: User, day: date, dealership_id:
     )
     schedule.publications[dealership_id] = publication
     return schedule
-
-
-def money(value: Decimal | None) -> str | None:
-    return f"{value:.2f}" if value is not None else None

@@ -519,9 +519,7 @@ def record_outcomes_batch(session: Session, *, actor: User, items: list[dict[str
                 errors = flatten_messages(exc.messages)
                 if set(errors) == {"idempotency_key"} and not key:
                     idempotency.check_key(key)
-                raise ValidationFailed(
-                    "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), errors=errors
-                ) from exc
+                raise ValidationFailed.from_errors(errors) from exc
             payload = {k: v for k, v in raw.items() if k not in ("visit_id", "idempotency_key")}
             fields = {k: v for k, v in fields.items() if k not in ("visit_id", "idempotency_key")}
             stored = record_outcome_once(
