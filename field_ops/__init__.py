@@ -83,6 +83,7 @@ def _register_blueprints(api: FieldOpsApi) -> None:
     from field_ops.auth.routes import blp as auth_blp
     from field_ops.core.ops import blp as ops_blp
     from field_ops.dealerships.routes import blp as dealerships_blp
+    from field_ops.lot_issues.routes import blp as lot_issues_blp
     from field_ops.routing.routes import blp as routing_blp
     from field_ops.schedules.routes import blp as schedules_blp
     from field_ops.users.routes import blp as users_blp
@@ -97,6 +98,7 @@ def _register_blueprints(api: FieldOpsApi) -> None:
         visits_blp,
         routing_blp,
         schedules_blp,
+        lot_issues_blp,
         audit_blp,
     ):
         api.register_blueprint(blueprint)

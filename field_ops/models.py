@@ -5,6 +5,7 @@ from field_ops.audit.models import AuditEntry
 from field_ops.auth.models import LoginSession, RefreshToken
 from field_ops.core.idempotency import IdempotencyRecord
 from field_ops.dealerships.models import Dealership
+from field_ops.lot_issues.models import LotIssue, LotIssueComment
 from field_ops.routing.models import Route, RoutePlan
 from field_ops.users.models import User, user_dealerships
 from field_ops.visits.models import Outcome, Visit
@@ -14,6 +15,8 @@ __all__ = [
     "AuditEntry",
     "Dealership",
     "IdempotencyRecord",
+    "LotIssue",
+    "LotIssueComment",
     "Outcome",
     "Route",
     "RoutePlan",
