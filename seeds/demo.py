@@ -21,6 +21,8 @@ from field_ops.accounts.models import Account
 from field_ops.accounts.service import create_account
 from field_ops.core.errors import ProblemError
 from field_ops.dealerships.models import Dealership
+from field_ops.lot_issues.models import LotIssue, due_at_for
+from field_ops.lot_issues.service import file_lot_issue, update_lot_issue
 from field_ops.users.models import User
 from field_ops.users.service import create_user
 from field_ops.visits.models import Visit
@@ -376,6 +378,71 @@ def _ensure_visits(session: Session, summary: SeedSummary, spec: dict, dealershi
     summary.count("visits", booked)
 
 
+# (title, category, severity, days since filing, statuses it went through, resolution)
+DEMO_ISSUES = [
+    ("Payment portal rejects customers' debit cards", "payment_processing", "critical", 0, [], None),
+    ("GPS tracker offline on three units", "gps_device", "high", 5, [], None),
+    ("Title missing from the jacket of a repossessed unit", "paperwork_title", "medium", 3, ["acknowledged"], None),
+    ("Lot lights out on the east row after 7 pm", "facility", "low", 9, ["acknowledged", "in_progress"], None),
+    (
+        "New collectors skip the right-party check on calls",
+        "staff_training",
+        "medium",
+        12,
+        ["acknowledged", "in_progress", "resolved"],
+        "Right-party verification reviewed with the whole desk; call scripts updated.",
+    ),
+    (
+        "Front-end damage not noted at delivery",
+        "vehicle_condition",
+        "high",
+        20,
+        ["acknowledged", "in_progress", "resolved", "closed"],
+        "Delivery checklist now has a photo step; customer credited for the bumper.",
+    ),
+    (
+        "Payment reminders sent in English to Spanish-speaking customers",
+        "customer_communication",
+        "medium",
+        16,
+        ["acknowledged", "in_progress", "resolved", "open"],
+        "Language preference copied from the credit application.",
+    ),
+]
+
+
+def _ensure_lot_issues(
+    session: Session, summary: SeedSummary, dealership: Dealership, reporter: User, manager: User, office: User
+) -> None:
+    """A small queue per lot, one issue in each state (and one reopened), so the lot's manager sees real work."""
+    if session.scalar(select(LotIssue.id).where(LotIssue.dealership_id == dealership.id).limit(1)):
+        return
+    account_id = session.scalar(
+        select(Account.id).where(Account.dealership_id == dealership.id).order_by(Account.account_number).limit(1)
+    )
+    for n, (title, category, severity, age_days, statuses, resolution) in enumerate(DEMO_ISSUES):
+        issue = file_lot_issue(
+            session,
+            actor=reporter if n % 2 == 0 else office,
+            dealership_id=dealership.id,
+            category=category,
+            severity=severity,
+            title=title,
+            description=f"Seen at {dealership.name}.",
+            account_id=account_id if category == "vehicle_condition" else None,
+        )
+        # Filed some days ago: the due date moves with the filing time.
+        issue.created_at -= timedelta(days=age_days)
+        issue.created_on = issue.created_at.astimezone(ZoneInfo(dealership.timezone)).date()
+        issue.due_at = due_at_for(severity, issue.created_at)
+        for status in statuses:
+            changes = {"status": status}
+            if status == "resolved":
+                changes["resolution"] = resolution
+            update_lot_issue(session, actor=manager, issue=issue, changes=changes)
+        summary.count("lot issues")
+
+
 def load_demo(session: Session) -> SeedSummary:
     summary = SeedSummary()
     office = [_ensure_user(session, summary, email, name, role, []) for email, name, role in OFFICE]
@@ -385,12 +452,14 @@ def load_demo(session: Session) -> SeedSummary:
         dealership = _ensure_dealership(session, summary, spec)
         _ensure_accounts(session, summary, spec, dealership)
         manager_email = _email(spec["manager"], spec["code"])
-        _ensure_user(session, summary, manager_email, spec["manager"], "manager", [dealership.id])
+        manager = _ensure_user(session, summary, manager_email, spec["manager"], "manager", [dealership.id])
         summary.logins.append(("manager", manager_email, spec["code"]))
+        reps = []
         for i, rep_name in enumerate(spec["reps"]):
             rep_email = _email(rep_name, spec["code"])
-            _ensure_user(session, summary, rep_email, rep_name, "rep", [dealership.id])
+            reps.append(_ensure_user(session, summary, rep_email, rep_name, "rep", [dealership.id]))
             if i == 0:
                 summary.logins.append(("rep", rep_email, spec["code"]))
         _ensure_visits(session, summary, spec, dealership, booker)
+        _ensure_lot_issues(session, summary, dealership, reps[0], manager, booker)
     return summary

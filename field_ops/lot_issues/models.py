@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from field_ops.core.db import Base, UTCDateTime, utcnow
@@ -66,6 +66,7 @@ DAYS_TO_RESOLVE = {
 }
 # Not yet resolved: these count as open, and only these can be overdue.
 UNRESOLVED = (IssueStatus.OPEN, IssueStatus.ACKNOWLEDGED, IssueStatus.IN_PROGRESS)
+UNRESOLVED_SQL = "status IN ('open', 'acknowledged', 'in_progress')"
 
 
 def due_at_for(severity: str, filed_at: datetime) -> datetime:
@@ -77,6 +78,18 @@ class LotIssue(Base):
     __table_args__ = (
         Index("ix_lot_issues_dealership_status", "dealership_id", "status", "created_at"),
         Index("ix_lot_issues_dealership_created_on", "dealership_id", "created_on"),
+        # The summaries read only unresolved issues: a partial index in filing order per lot
+        # that also carries what they count, so neither reads the table nor sorts.
+        Index(
+            "ix_lot_issues_unresolved",
+            "dealership_id",
+            "created_at",
+            "category",
+            "severity",
+            "due_at",
+            postgresql_where=text(UNRESOLVED_SQL),
+            sqlite_where=text(UNRESOLVED_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

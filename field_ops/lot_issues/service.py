@@ -4,11 +4,11 @@ managers read to see which lots struggle and why."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, not_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, not_, select, union_all
 from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
@@ -46,6 +46,8 @@ TRANSITIONS = {
 # What a manager may change on their lots' issues; specialists and admins change everything.
 MANAGER_FIELDS = {"status", "resolution", "assigned_department"}
 WEEKS = 12
+# SQLite allows at most 500 SELECTs in one compound statement.
+MEDIANS_PER_QUERY = 100
 WORST_FIRST = ("open_critical", "open_high", "overdue", "open")
 AUDITED = (
     "status",
@@ -308,29 +310,27 @@ def _count_by(session: Session, column, dealership_id: int, values: list[str]) -
     return counts
 
 
-def _open_median_ages(session: Session, scope: ColumnElement[bool], now: datetime) -> dict[int, float]:
-    """Median age in days of each lot's unresolved issues. The database ranks them and hands back
-    only the middle one or two per lot (the mean of the middle two for an even count)."""
-    ranked = (
-        select(
-            LotIssue.dealership_id,
-            LotIssue.created_at,
-            func.row_number()
-            .over(partition_by=LotIssue.dealership_id, order_by=(LotIssue.created_at, LotIssue.id))
-            .label("rank"),
-            func.count().over(partition_by=LotIssue.dealership_id).label("n"),
-        )
-        .where(scope, LotIssue.status.in_(UNRESOLVED))
-        .subquery()
-    )
-    middle = select(ranked.c.dealership_id, ranked.c.created_at).where(
-        ranked.c.rank * 2 >= ranked.c.n, ranked.c.rank * 2 <= ranked.c.n + 2
-    )
+def _open_median_ages(session: Session, open_counts: dict[int, int], now: datetime) -> dict[int, float]:
+    """Median age in days of each lot's unresolved issues, given how many each lot has. The
+    database walks each lot's unresolved issues in filing order (an index) and hands back only
+    the middle one, or the middle two for an even count (their mean is the median)."""
+    parts = []
+    for lot_id, n in open_counts.items():
+        if n:
+            middle = (
+                select(LotIssue.dealership_id, LotIssue.created_at)
+                .where(LotIssue.dealership_id == lot_id, LotIssue.status.in_(UNRESOLVED))
+                .order_by(LotIssue.created_at)
+                .offset((n - 1) // 2)
+                .limit(2 - n % 2)
+                .subquery()
+            )
+            parts.append(select(middle.c.dealership_id, middle.c.created_at))
     ages: dict[int, list[float]] = {}
-    for dealership_id, created_at in session.execute(middle):
-        if created_at.tzinfo is None:
-            created_at = created_at.replace(tzinfo=UTC)
-        ages.setdefault(dealership_id, []).append((now - created_at).total_seconds() / 86400)
+    for start in range(0, len(parts), MEDIANS_PER_QUERY):
+        chunk = parts[start : start + MEDIANS_PER_QUERY]
+        for lot_id, created_at in session.execute(union_all(*chunk) if len(chunk) > 1 else chunk[0]):
+            ages.setdefault(lot_id, []).append((now - created_at).total_seconds() / 86400)
     return {lot: round(sum(values) / len(values), 1) for lot, values in ages.items()}
 
 
@@ -366,10 +366,12 @@ def summarize_lot(session: Session, actor: User, dealership_id: int) -> LotSumma
         if week in weekly:
             weekly[week] += n
     overdue = session.scalar(select(func.count()).where(LotIssue.dealership_id == dealership_id, _is_overdue(now)))
-    medians = _open_median_ages(session, LotIssue.dealership_id == dealership_id, now)
+    by_status = _count_by(session, LotIssue.status, dealership_id, [s.value for s in IssueStatus])
+    unresolved = sum(by_status[status] for status in UNRESOLVED)
+    medians = _open_median_ages(session, {dealership_id: unresolved}, now)
     return LotSummary(
         dealership_id=dealership_id,
-        by_status=_count_by(session, LotIssue.status, dealership_id, [s.value for s in IssueStatus]),
+        by_status=by_status,
         by_category=_count_by(session, LotIssue.category, dealership_id, [c.value for c in IssueCategory]),
         by_severity=_count_by(session, LotIssue.severity, dealership_id, [s.value for s in IssueSeverity]),
         open_median_age_days=medians.get(dealership_id),
@@ -380,48 +382,53 @@ def summarize_lot(session: Session, actor: User, dealership_id: int) -> LotSumma
 
 def rank_lots(session: Session, actor: User) -> list[dict[str, Any]]:
     """Every lot in the actor's scope with its unresolved-issue figures, worst first: open
-    critical, then open high, then overdue, then open."""
+    critical, then open high, then overdue, then open. One pass over the unresolved issues
+    (grouped by lot and category) and one for the medians."""
     now = utcnow()
-    unresolved = LotIssue.status.in_(UNRESOLVED)
 
     def counted(condition: ColumnElement[bool]):
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+        return func.sum(case((condition, 1), else_=0))
 
-    rows = session.execute(
+    lots = {
+        lot_id: {
+            "dealership_id": lot_id,
+            "dealership_code": code,
+            "open": 0,
+            "open_critical": 0,
+            "open_high": 0,
+            "overdue": 0,
+            "open_median_age_days": None,
+            "top_category": None,
+        }
+        for lot_id, code in session.execute(
+            select(Dealership.id, Dealership.code).where(in_scope(actor, Dealership.id))
+        )
+    }
+    groups = session.execute(
         select(
-            Dealership.id,
-            Dealership.code,
-            func.count(LotIssue.id),
+            LotIssue.dealership_id,
+            LotIssue.category,
+            func.count(),
             counted(LotIssue.severity == IssueSeverity.CRITICAL),
             counted(LotIssue.severity == IssueSeverity.HIGH),
             counted(LotIssue.due_at < now),
         )
-        .outerjoin(LotIssue, and_(LotIssue.dealership_id == Dealership.id, unresolved))
-        .where(in_scope(actor, Dealership.id))
-        .group_by(Dealership.id, Dealership.code)
-    ).all()
-    top: dict[int, tuple[int, str]] = {}
-    for lot_id, category, n in session.execute(
-        select(LotIssue.dealership_id, LotIssue.category, func.count())
-        .where(in_scope(actor, LotIssue.dealership_id), unresolved)
+        .where(in_scope(actor, LotIssue.dealership_id), LotIssue.status.in_(UNRESOLVED))
         .group_by(LotIssue.dealership_id, LotIssue.category)
-    ):
+    )
+    top: dict[int, tuple[int, str]] = {}
+    for lot_id, category, n, critical, high, overdue in groups:
+        lot = lots[lot_id]
+        lot["open"] += n
+        lot["open_critical"] += int(critical)
+        lot["open_high"] += int(high)
+        lot["overdue"] += int(overdue)
         best = top.get(lot_id)
         if best is None or n > best[0] or (n == best[0] and category < best[1]):
             top[lot_id] = (n, category)
-    medians = _open_median_ages(session, in_scope(actor, LotIssue.dealership_id), now)
-    lots = [
-        {
-            "dealership_id": lot_id,
-            "dealership_code": code,
-            "open": int(open_),
-            "open_critical": int(critical),
-            "open_high": int(high),
-            "overdue": int(overdue),
-            "open_median_age_days": medians.get(lot_id),
-            "top_category": top[lot_id][1] if lot_id in top else None,
-        }
-        for lot_id, code, open_, critical, high, overdue in rows
-    ]
-    lots.sort(key=lambda lot: (*(-lot[name] for name in WORST_FIRST), lot["dealership_code"]))
-    return lots
+    open_counts = {lot_id: lot["open"] for lot_id, lot in lots.items()}
+    for lot_id, median in _open_median_ages(session, open_counts, now).items():
+        lots[lot_id]["open_median_age_days"] = median
+    for lot_id, (_, category) in top.items():
+        lots[lot_id]["top_category"] = category
+    return sorted(lots.values(), key=lambda lot: (*(-lot[name] for name in WORST_FIRST), lot["dealership_code"]))
