@@ -245,6 +245,20 @@ def test_other_status_changes_are_refused_and_change_nothing(app, client, office
     assert client.get(f"{URL}/{issue['id']}", headers=office).json == before
 
 
+def test_a_resolution_goes_only_with_the_resolved_status(client, office, lot):
+    issue = file(client, office, lot)
+    refused = patch(client, office, issue["id"], {"status": "acknowledged", "resolution": "Fixed"})
+    assert refused.status_code == 422
+    assert "resolution" in refused.json["errors"]
+    assert client.get(f"{URL}/{issue['id']}", headers=office).json["status"] == "open"
+    for status in ("acknowledged", "in_progress"):
+        patch(client, office, issue["id"], {"status": status})
+    patch(client, office, issue["id"], {"status": "resolved", "resolution": "Fixed"})
+    corrected = patch(client, office, issue["id"], {"resolution": "Fixed: two trackers replaced"})
+    assert corrected.status_code == 200
+    assert corrected.json["resolution"] == "Fixed: two trackers replaced"
+
+
 def test_a_patch_needs_a_current_if_match(client, office, lot):
     issue = file(client, office, lot)
     url = f"{URL}/{issue['id']}"

@@ -242,8 +242,7 @@ def _check_may_change(actor: User, changes: dict[str, Any]) -> None:
 
 
 def _move(issue: LotIssue, to_status: str, resolution: str | None, now: datetime) -> None:
-    if (issue.status, to_status) not in TRANSITIONS:
-        raise InvalidTransition(f"A lot issue cannot go from {issue.status} to {to_status}.")
+    """One arrow of the status machine (already checked), stamping its time."""
     if to_status == IssueStatus.RESOLVED and not resolution:
         raise field_error("resolution", "Say how the issue was resolved.", ResolutionRequired)
     if to_status == IssueStatus.ACKNOWLEDGED:
@@ -268,11 +267,14 @@ def update_lot_issue(session: Session, *, actor: User, issue: LotIssue, changes:
     before = _snapshot(issue)
     now = utcnow()
     new_status = changes.get("status")
-    if new_status is not None and new_status != issue.status:
+    moving = new_status is not None and new_status != issue.status
+    if moving and (issue.status, new_status) not in TRANSITIONS:
+        raise InvalidTransition(f"A lot issue cannot go from {issue.status} to {new_status}.")
+    if "resolution" in changes and (new_status if moving else issue.status) != IssueStatus.RESOLVED:
+        raise field_error("resolution", "Only with status: resolved.")
+    if moving:
         _move(issue, new_status, changes.get("resolution"), now)
     elif "resolution" in changes:
-        if issue.status != IssueStatus.RESOLVED:
-            raise field_error("resolution", "Only with status: resolved.")
         issue.resolution = changes["resolution"]
     if "severity" in changes:
         issue.severity = changes["severity"]
