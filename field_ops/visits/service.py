@@ -32,8 +32,10 @@ from field_ops.core.errors import (
 )
 from field_ops.core.scope import ensure_visible, scoped
 from field_ops.dealerships.models import Dealership
+from field_ops.follow_ups.service import close_for_booking
 from field_ops.users.models import Role, User
 from field_ops.visits import rules
+from field_ops.visits.consequences import apply_outcome_consequences
 from field_ops.visits.models import Outcome, OutcomeCode, Visit, VisitKind, VisitStatus
 from field_ops.visits.schemas import OutcomeBatchItemSchema, OutcomeSchema
 
@@ -230,8 +232,6 @@ def book_visit(
     if account is None:
         raise field_error("account_id", f"Unknown account {account_id}.")
     ensure_visible(actor, account.dealership_id, "Account")
-    if follow_up_id is not None:
-        raise field_error("follow_up_id", f"Unknown follow-up {follow_up_id}.")
     if assigned_rep_id is not None:
         _check_rep(session, assigned_rep_id, account.dealership_id)
     # Lock the account row so two bookings for one account cannot both pass the frequency rule.
@@ -254,6 +254,9 @@ def book_visit(
     )
     session.add(visit)
     session.flush()
+    if follow_up_id is not None:
+        close_for_booking(session, actor=actor, follow_up_id=follow_up_id, account_id=account.id, visit_id=visit.id)
+        visit.follow_up_id = follow_up_id
     _audit(session, actor, "visit.booked", visit, field_changes({}, {"account_id": account.id, **_snapshot(visit)}))
     return visit
 
@@ -463,6 +466,7 @@ def record_outcome(session: Session, *, actor: User, visit_id: int, fields: dict
     restriction = RESTRICTION_SET_BY_OUTCOME.get(fields["outcome"])
     if restriction is not None:
         _restrict_account_from_outcome(session, actor, visit, restriction)
+    apply_outcome_consequences(session, actor=actor, visit=visit, outcome=outcome)
     return outcome
 
 
