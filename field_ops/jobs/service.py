@@ -142,20 +142,24 @@ def _run_day(app: Flask, lot_id: int, day: date) -> JobRun:
             session.add(run)
         return run
     except Exception as exc:
-        log.exception("end-of-day failed for dealership %s, day %s", lot_id, day)
-        with maker.begin() as session:
-            run = JobRun(
-                job=END_OF_DAY,
-                dealership_id=lot_id,
-                day=day,
-                started_at=started,
-                finished_at=utcnow(),
-                status=JobRunStatus.FAILED,
-                counts={},
-                error=f"{type(exc).__name__}: {exc}"[:2000],
-            )
-            session.add(run)
-        return run
+        return _record_failure(app, lot_id, day, started, exc)
+
+
+def _record_failure(app: Flask, lot_id: int, day: date | None, started: datetime, exc: Exception) -> JobRun:
+    log.error("end-of-day failed for dealership %s, day %s", lot_id, day, exc_info=exc)
+    with app.extensions["db_sessionmaker"].begin() as session:
+        run = JobRun(
+            job=END_OF_DAY,
+            dealership_id=lot_id,
+            day=day,
+            started_at=started,
+            finished_at=utcnow(),
+            status=JobRunStatus.FAILED,
+            counts={},
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        session.add(run)
+    return run
 
 
 def _lots(app: Flask, dealership_id: int | None) -> list[Dealership]:
@@ -193,11 +197,15 @@ def run_end_of_day(
             return report
         catch_up = app.config["END_OF_DAY_CATCH_UP_DAYS"]
         for lot in _lots(app, dealership_id):
-            if day is not None:
-                days = [day]
-            else:
-                with app.extensions["db_sessionmaker"]() as session:
-                    days = days_to_close(session, lot, now, catch_up)
+            try:
+                if day is not None:
+                    days = [day]
+                else:
+                    with app.extensions["db_sessionmaker"]() as session:
+                        days = days_to_close(session, lot, now, catch_up)
+            except Exception as exc:
+                report.runs.append(_record_failure(app, lot.id, None, utcnow(), exc))
+                continue
             for each in days:
                 run = _run_day(app, lot.id, each)
                 report.runs.append(run)
