@@ -1,5 +1,5 @@
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -83,8 +83,6 @@ def test_a_late_job_catches_up_three_missed_days_oldest_first(app, client, heade
     assert all(r["status"] == "ok" and r["finished_at"] for r in runs)
 
     # Three days later the job closes the three days since: the promise's date among them.
-    from datetime import UTC, datetime
-
     later = run_job(app, now=datetime.now(UTC) + timedelta(days=3))
     assert [r.day for r in later.runs] == [days_ago(0), days_ago(-1), days_ago(-2)]
     assert [r.counts["promises_broken"] for r in later.runs] == [0, 1, 0]
@@ -99,7 +97,7 @@ def test_a_failing_lot_does_not_stop_the_others_and_is_retried(
     report = run_job(app)
     assert [(r.dealership_id, r.status) for r in report.runs] == [(broken_lot.id, "failed"), (good_lot.id, "ok")]
     assert visit_status(client, headers, visit) == "missed"
-    [failed] = listing(client, headers, "/api/v1/job-runs?dealership_id=%d" % broken_lot.id)
+    [failed] = listing(client, headers, f"/api/v1/job-runs?dealership_id={broken_lot.id}")
     assert failed["status"] == "failed" and "Atlantis" in failed["error"]
     assert [r.dealership_id for r in run_job(app).runs] == [broken_lot.id]
 
@@ -152,3 +150,22 @@ def test_job_runs_are_for_admins_and_specialists(client, login, make_user, lot):
     assert client.get("/api/v1/job-runs", headers=login(make_user("admin"))).status_code == 200
     manager = login(make_user("manager", dealerships=[lot]))
     assert client.get("/api/v1/job-runs", headers=manager).status_code == 403
+
+
+def test_end_of_day_on_a_fresh_demo_leaves_work_for_the_specialists(app, client, login):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    closed = runner.invoke(args=["end-of-day"])
+    assert closed.exit_code == 0, closed.output
+    from seeds.demo import DEMO_PASSWORD, OFFICE
+
+    specialist = next(email for email, _, role in OFFICE if role == "specialist")
+    response = client.post("/api/v1/auth/token", json={"email": specialist, "password": DEMO_PASSWORD})
+    headers = {"Authorization": f"Bearer {response.json['access_token']}"}
+    kinds = {f["kind"] for f in listing(client, headers, "/api/v1/follow-ups?page_size=100")}
+    assert kinds == {"rebook_missed_visit", "broken_promise", "skip_trace"}
+    for status in ("kept", "broken", "pending"):
+        assert len(listing(client, headers, f"/api/v1/promises?status={status}")) == 3, status
+    assert len(listing(client, headers, "/api/v1/visits?status=missed&page_size=100")) == 9
+    assert runner.invoke(args=["end-of-day"]).output.startswith("Nothing to close")

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from field_ops.audit.service import record_audit
+from field_ops.audit.service import record_audit, record_audits
 from field_ops.core.db import utcnow
 from field_ops.core.errors import InvalidTransition, NotFound, field_error
 from field_ops.core.scope import ensure_visible, scoped
@@ -68,30 +68,30 @@ def raise_follow_ups(session: Session, *, actor: User | None, causes: list[Cause
     ]
     by_key = {c.key: c for c in causes}
     created: list[int] = []
-    for start in range(0, len(rows), 500):
-        stmt = (
-            insert(FollowUp)
-            .values(rows[start : start + 500])
-            .on_conflict_do_nothing(index_elements=["cause"])
-            .returning(FollowUp.id, FollowUp.cause)
-        )
-        for follow_up_id, key in session.execute(stmt).all():
+    audits = []
+    # An executemany with RETURNING: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues")
+    # and caches the compiled statement; conflicting rows simply return nothing.
+    table = FollowUp.__table__
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["cause"]).returning(table.c.id, table.c.cause)
+    for start in range(0, len(rows), 1000):
+        for follow_up_id, key in session.execute(stmt, rows[start : start + 1000]).all():
             cause = by_key[key]
             created.append(follow_up_id)
-            record_audit(
-                session,
-                actor=actor,
-                action="follow_up.raised",
-                entity_type="follow_up",
-                entity_id=follow_up_id,
-                dealership_id=cause.dealership_id,
-                changes={
-                    "kind": [None, cause.kind],
-                    "account_id": [None, cause.account_id],
-                    "visit_id": [None, cause.visit_id],
-                    "due_date": [None, cause.due_date],
-                },
+            audits.append(
+                {
+                    "action": "follow_up.raised",
+                    "entity_type": "follow_up",
+                    "entity_id": follow_up_id,
+                    "dealership_id": cause.dealership_id,
+                    "changes": {
+                        "kind": [None, cause.kind],
+                        "account_id": [None, cause.account_id],
+                        "visit_id": [None, cause.visit_id],
+                        "due_date": [None, cause.due_date],
+                    },
+                }
             )
+    record_audits(session, actor=actor, entries=audits)
     return created
 
 

@@ -19,7 +19,7 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from field_ops.audit.service import record_audit
+from field_ops.audit.service import record_audits
 from field_ops.core.db import utcnow
 from field_ops.dealerships.models import Dealership
 from field_ops.follow_ups.models import FollowUpKind
@@ -101,16 +101,20 @@ def close_dealership_day(session: Session, *, dealership_id: int, day: date) -> 
             .values(status=VisitStatus.MISSED.value, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-    for row in open_visits:
-        record_audit(
-            session,
-            actor=None,
-            action="visit.missed",
-            entity_type="visit",
-            entity_id=row.id,
-            dealership_id=dealership_id,
-            changes={"status": [row.status, VisitStatus.MISSED.value]},
-        )
+    record_audits(
+        session,
+        actor=None,
+        entries=[
+            {
+                "action": "visit.missed",
+                "entity_type": "visit",
+                "entity_id": row.id,
+                "dealership_id": dealership_id,
+                "changes": {"status": [row.status, VisitStatus.MISSED.value]},
+            }
+            for row in open_visits
+        ],
+    )
     due = day + timedelta(days=1)
     causes = [
         visit_cause(FollowUpKind.REBOOK_MISSED_VISIT, row.id, dealership_id, row.account_id, due) for row in open_visits

@@ -9,11 +9,11 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
-from field_ops.audit.service import field_changes, record_audit
+from field_ops.audit.service import field_changes, record_audit, record_audits
 from field_ops.core.db import utcnow
 from field_ops.core.errors import NotFound, field_error
 from field_ops.core.scope import ensure_visible, scoped
@@ -202,33 +202,54 @@ def make_promise(
 
 def break_overdue_promises(session: Session, *, dealership_id: int, day: date) -> tuple[int, int]:
     """Promises of the lot dated `day` or earlier and still short become broken, each raising one
-    `broken_promise` follow-up due the next day. Returns (promises broken, follow-ups raised)."""
-    overdue = select(Promise).where(
+    `broken_promise` follow-up due the next day. Returns (promises broken, follow-ups raised).
+
+    Set-based (one sum query, one bulk update) because it runs for every lot every night."""
+    overdue = (
         Promise.dealership_id == dealership_id,
         Promise.status == PromiseStatus.PENDING,
         Promise.promise_date <= day,
     )
-    broken, causes, now = 0, [], utcnow()
-    for promise in session.scalars(overdue.order_by(Promise.id).with_for_update()):
-        _settle(session, None, promise)
-        if promise.status != PromiseStatus.PENDING:
-            continue
-        promise.status, promise.broken_at = PromiseStatus.BROKEN, now
-        broken += 1
-        record_audit(
-            session,
-            actor=None,
-            action="promise.broken",
-            entity_type="promise",
-            entity_id=promise.id,
-            dealership_id=dealership_id,
-            changes={"status": ["pending", "broken"], "paid_amount": [None, promise.paid_amount]},
+    locked = list(session.scalars(select(Promise.id).where(*overdue).order_by(Promise.id).with_for_update()))
+    if not locked:
+        return 0, 0
+    paid = func.coalesce(func.sum(Payment.amount), 0)
+    rows = session.execute(
+        select(Promise.id, Promise.account_id, Promise.visit_id, Promise.promise_amount, Promise.paid_amount, paid)
+        .outerjoin(
+            Payment,
+            (Payment.account_id == Promise.account_id)
+            & (Payment.paid_on >= Promise.made_on)
+            & (Payment.paid_on <= Promise.promise_date),
         )
-        causes.append(
-            promise_cause(promise.id, dealership_id, promise.account_id, promise.visit_id, day + timedelta(1))
+        .where(Promise.id.in_(locked))
+        .group_by(Promise.id, Promise.account_id, Promise.visit_id, Promise.promise_amount, Promise.paid_amount)
+    ).all()
+    now, changes, audits, causes = utcnow(), [], [], []
+    for promise_id, account_id, visit_id, amount, paid_before, paid_now in rows:
+        paid_now = Decimal(paid_now).quantize(Decimal("0.01"))
+        status = PromiseStatus.KEPT if paid_now >= amount else PromiseStatus.BROKEN
+        stamp = {"kept_at": now} if status == PromiseStatus.KEPT else {"broken_at": now}
+        changes.append({"id": promise_id, "status": status.value, "paid_amount": paid_now, **stamp})
+        audits.append(
+            {
+                "action": f"promise.{status.value}",
+                "entity_type": "promise",
+                "entity_id": promise_id,
+                "dealership_id": dealership_id,
+                "changes": field_changes(
+                    {"status": "pending", "paid_amount": paid_before}, {"status": status, "paid_amount": paid_now}
+                ),
+            }
         )
-    session.flush()
-    return broken, len(raise_follow_ups(session, actor=None, causes=causes))
+        if status == PromiseStatus.BROKEN:
+            causes.append(promise_cause(promise_id, dealership_id, account_id, visit_id, day + timedelta(days=1)))
+    for status in (PromiseStatus.KEPT, PromiseStatus.BROKEN):
+        batch = [c for c in changes if c["status"] == status]
+        if batch:
+            session.execute(update(Promise), batch)
+    record_audits(session, actor=None, entries=audits)
+    return len(causes), len(raise_follow_ups(session, actor=None, causes=causes))
 
 
 def get_promise(session: Session, actor: User, promise_id: int) -> Promise:
