@@ -111,6 +111,19 @@ def run_once(
     return StoredResponse(status=status, body=body, replayed=False)
 
 
+def run_keyed(
+    session: Session, *, user_id: int, key: str | None, target: str, payload: Any, action: Callable[[], tuple[int, str]]
+) -> StoredResponse:
+    """`run_once` for a request: checks the key (428 when missing) and fingerprints target and body."""
+    return run_once(
+        session,
+        user_id=user_id,
+        key=check_key(key),
+        request_fingerprint=fingerprint(target, payload),
+        action=action,
+    )
+
+
 def respond_once(
     session: Session,
     *,
@@ -130,13 +143,7 @@ def respond_once(
         status, body = action()
         stored = StoredResponse(status=status, body=body, replayed=False)
     else:
-        stored = run_once(
-            session,
-            user_id=user_id,
-            key=check_key(key),
-            request_fingerprint=fingerprint(target, payload),
-            action=action,
-        )
+        stored = run_keyed(session, user_id=user_id, key=key, target=target, payload=payload, action=action)
     response = Response(stored.body, status=stored.status, mimetype="application/json")
     if stored.replayed:
         response.headers["Idempotent-Replayed"] = "true"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,25 +9,19 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from geopy.distance import geodesic
-from marshmallow import ValidationError
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
 from field_ops.audit.service import field_changes, record_audit
-from field_ops.core import idempotency
 from field_ops.core.db import utcnow
 from field_ops.core.errors import (
     Conflict,
     Forbidden,
     InvalidTransition,
     NotFound,
-    ProblemError,
-    ValidationFailed,
     field_error,
-    flatten_messages,
-    problem_of,
 )
 from field_ops.core.scope import ensure_visible, scoped
 from field_ops.dealerships.models import Dealership
@@ -37,7 +30,6 @@ from field_ops.users.models import Role, User
 from field_ops.visits import rules
 from field_ops.visits.consequences import apply_outcome_consequences
 from field_ops.visits.models import Outcome, OutcomeCode, Visit, VisitKind, VisitStatus
-from field_ops.visits.schemas import OutcomeBatchItemSchema, OutcomeSchema
 
 MAX_PROMISE_AHEAD = timedelta(days=365)
 TRANSITIONS = {
@@ -488,52 +480,3 @@ def _restrict_account_from_outcome(session: Session, actor: User, visit: Visit, 
     cancel_open_future_visits(
         session, actor=actor, account=account, reason="contact_restricted", keep_visit_id=visit.id
     )
-
-
-def record_outcome_once(
-    session: Session, *, actor: User, visit_id: int, key: str | None, payload: Any, fields: dict[str, Any]
-) -> idempotency.StoredResponse:
-    """`record_outcome` under an Idempotency-Key: a replay returns the stored answer byte for byte."""
-    key = idempotency.check_key(key)
-
-    def act() -> tuple[int, str]:
-        outcome = record_outcome(session, actor=actor, visit_id=visit_id, fields=fields)
-        return 201, OutcomeSchema().dumps(outcome)
-
-    return idempotency.run_once(
-        session,
-        user_id=actor.id,
-        key=key,
-        request_fingerprint=idempotency.fingerprint(f"/visits/{visit_id}/outcome", payload),
-        action=act,
-    )
-
-
-def record_outcomes_batch(session: Session, *, actor: User, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One result per item, in order; each item is atomic on its own (a savepoint), so a bad
-    item loses nothing of the others, and replays are recognised per item."""
-    results = []
-    item_schema = OutcomeBatchItemSchema()
-    for raw in items:
-        visit_id, key = raw.get("visit_id"), raw.get("idempotency_key")
-        try:
-            try:
-                fields = item_schema.load(raw)
-            except ValidationError as exc:
-                errors = flatten_messages(exc.messages)
-                if set(errors) == {"idempotency_key"} and not key:
-                    idempotency.check_key(key)
-                raise ValidationFailed.from_errors(errors) from exc
-            payload = {k: v for k, v in raw.items() if k not in ("visit_id", "idempotency_key")}
-            fields = {k: v for k, v in fields.items() if k not in ("visit_id", "idempotency_key")}
-            stored = record_outcome_once(
-                session, actor=actor, visit_id=visit_id, key=key, payload=payload, fields=fields
-            )
-            results.append(
-                {"visit_id": visit_id, "idempotency_key": key, "status": stored.status, "body": json.loads(stored.body)}
-            )
-        except ProblemError as error:
-            results.append(
-                {"visit_id": visit_id, "idempotency_key": key, "status": error.status, "body": problem_of(error)}
-            )
-    return results
