@@ -165,3 +165,16 @@ def test_a_promise_breaks_when_its_own_lots_day_has_ended_not_another_zones(
     )
     run_job(app, now=between + timedelta(days=1))
     assert len(listing(client, headers, "/api/v1/follow-ups?kind=broken_promise")) == 2
+
+
+def test_stored_payment_answers_are_purged_after_the_retention(app, client, headers, account):
+    assert pay(client, headers, account, "25.00", key="old-key").status_code == 201
+    runner = app.test_cli_runner()
+    kept = runner.invoke(args=["purge-idempotency-keys"])
+    assert "Purged 0" in kept.output
+    app.config["IDEMPOTENCY_RETENTION_DAYS"] = -1
+    try:
+        purged = runner.invoke(args=["purge-idempotency-keys"])
+    finally:
+        app.config["IDEMPOTENCY_RETENTION_DAYS"] = 30
+    assert "Purged 1" in purged.output

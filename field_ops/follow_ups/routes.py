@@ -44,6 +44,6 @@ class FollowUpById(MethodView):
     def patch(self, changes, follow_up_id):
         """Close a follow-up: `done`, or `dismissed` with a note (409 `invalid_transition` once closed)"""
         session = get_session()
-        follow_up = service.get_follow_up(session, current_user(), follow_up_id)
+        follow_up = service.get_follow_up(session, current_user(), follow_up_id, for_update=True)
         blp.check_etag(follow_up, FollowUpSchema)
         return service.resolve_follow_up(session, actor=current_user(), follow_up=follow_up, **changes)
