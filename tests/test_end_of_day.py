@@ -169,3 +169,15 @@ def test_end_of_day_on_a_fresh_demo_leaves_work_for_the_specialists(app, client,
         assert len(listing(client, headers, f"/api/v1/promises?status={status}")) == 3, status
     assert len(listing(client, headers, "/api/v1/visits?status=missed&page_size=100")) == 9
     assert runner.invoke(args=["end-of-day"]).output.startswith("Nothing to close")
+
+
+def test_a_scheduler_tick_closes_the_days_that_ended(app, make_account, lot, make_visit):
+    from field_ops.jobs.scheduler import tick
+
+    visit_on(make_visit, make_account(lot), days_ago(1))
+    tick(app)
+    with app.app_context():
+        from field_ops.core.db import get_session
+        from field_ops.jobs.models import JobRun
+
+        assert [r.counts["visits_missed"] for r in get_session().query(JobRun)] == [1]
