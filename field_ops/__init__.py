@@ -74,6 +74,10 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     from field_ops.core.cli import register_cli
 
     register_cli(app)
+
+    from field_ops.jobs import scheduler
+
+    scheduler.init_app(app)
     return app
 
 
@@ -83,7 +87,10 @@ def _register_blueprints(api: FieldOpsApi) -> None:
     from field_ops.auth.routes import blp as auth_blp
     from field_ops.core.ops import blp as ops_blp
     from field_ops.dealerships.routes import blp as dealerships_blp
+    from field_ops.follow_ups.routes import blp as follow_ups_blp
+    from field_ops.jobs.routes import blp as jobs_blp
     from field_ops.lot_issues.routes import blp as lot_issues_blp
+    from field_ops.payments.routes import blp as payments_blp
     from field_ops.routing.routes import blp as routing_blp
     from field_ops.schedules.routes import blp as schedules_blp
     from field_ops.users.routes import blp as users_blp
@@ -100,5 +107,8 @@ def _register_blueprints(api: FieldOpsApi) -> None:
         schedules_blp,
         lot_issues_blp,
         audit_blp,
+        follow_ups_blp,
+        payments_blp,
+        jobs_blp,
     ):
         api.register_blueprint(blueprint)

@@ -5,7 +5,10 @@ from field_ops.audit.models import AuditEntry
 from field_ops.auth.models import LoginSession, RefreshToken
 from field_ops.core.idempotency import IdempotencyRecord
 from field_ops.dealerships.models import Dealership
+from field_ops.follow_ups.models import FollowUp
+from field_ops.jobs.models import JobLock, JobRun
 from field_ops.lot_issues.models import LotIssue, LotIssueComment
+from field_ops.payments.models import Payment, Promise
 from field_ops.routing.models import Route, RoutePlan
 from field_ops.users.models import User, user_dealerships
 from field_ops.visits.models import Outcome, Visit
@@ -14,6 +17,11 @@ __all__ = [
     "Account",
     "AuditEntry",
     "Dealership",
+    "FollowUp",
+    "JobLock",
+    "JobRun",
+    "Payment",
+    "Promise",
     "IdempotencyRecord",
     "LotIssue",
     "LotIssueComment",

@@ -27,6 +27,7 @@ from field_ops.users.models import User
 from field_ops.users.service import create_user
 from field_ops.visits.models import Visit
 from field_ops.visits.service import book_visit
+from seeds.closing_day import ensure_recent_work
 
 DEMO_PASSWORD = "fieldops-demo"
 
@@ -462,4 +463,5 @@ def load_demo(session: Session) -> SeedSummary:
                 summary.logins.append(("rep", rep_email, spec["code"]))
         _ensure_visits(session, summary, spec, dealership, booker)
         _ensure_lot_issues(session, summary, dealership, reps[0], manager, booker)
+        ensure_recent_work(session, summary, dealership)
     return summary

@@ -7,10 +7,11 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
 
 from field_ops.audit.models import AuditEntry
+from field_ops.core.db import utcnow
 from field_ops.core.scope import visible_dealership_ids
 from field_ops.users.models import User
 
@@ -59,6 +60,19 @@ def record_audit(
     )
     session.add(entry)
     return entry
+
+
+def record_audits(session: Session, *, actor: User | None, entries: list[dict[str, Any]]) -> None:
+    """Append many entries at once (`action`, `entity_type`, `entity_id`, `dealership_id`,
+    `changes` each): one multi-row insert for batch work such as the end-of-day job."""
+    if not entries:
+        return
+    at = utcnow()
+    rows = [
+        {**entry, "changes": _plain(entry.get("changes") or {}), "actor_id": actor.id if actor else None, "at": at}
+        for entry in entries
+    ]
+    session.execute(insert(AuditEntry.__table__), rows)
 
 
 def list_audit_entries_query(

@@ -80,6 +80,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "GEOCODER_URL": os.environ.get("GEOCODER_URL", ""),
         "GEOCODER_TIMEOUT_SECONDS": _env_float("GEOCODER_TIMEOUT_SECONDS", 3.0),
         "GEOCODER_USER_AGENT": os.environ.get("GEOCODER_USER_AGENT", "field-ops"),
+        "IDEMPOTENCY_RETENTION_DAYS": _env_int("IDEMPOTENCY_RETENTION_DAYS", 30),
+        "SCHEDULER_ENABLED": _env_bool("SCHEDULER_ENABLED", False),
+        "SCHEDULER_INTERVAL_MINUTES": _env_int("SCHEDULER_INTERVAL_MINUTES", 15),
+        "END_OF_DAY_CATCH_UP_DAYS": _env_int("END_OF_DAY_CATCH_UP_DAYS", 31),
         "TESTING": _env_bool("TESTING", False),
     }
     config.update(overrides or {})

@@ -12,10 +12,11 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
+from flask import Response
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -108,3 +109,51 @@ def run_once(
         raise
     savepoint.commit()
     return StoredResponse(status=status, body=body, replayed=False)
+
+
+def run_keyed(
+    session: Session, *, user_id: int, key: str | None, target: str, payload: Any, action: Callable[[], tuple[int, str]]
+) -> StoredResponse:
+    """`run_once` for a request: checks the key (428 when missing) and fingerprints target and body."""
+    return run_once(
+        session,
+        user_id=user_id,
+        key=check_key(key),
+        request_fingerprint=fingerprint(target, payload),
+        action=action,
+    )
+
+
+def respond_once(
+    session: Session,
+    *,
+    user_id: int,
+    key: str | None,
+    target: str,
+    payload: Any,
+    action: Callable[[], tuple[int, str]],
+    required: bool = True,
+    headers: Callable[[StoredResponse], dict[str, str]] | None = None,
+) -> Response:
+    """The HTTP edge of `run_once`: a JSON response, marked `Idempotent-Replayed: true` on a replay.
+
+    Without a key, a `required` key is a 428; an optional one just runs `action` once. `headers`
+    derives extra headers (such as `Location`) from the answer, so a replay carries them too."""
+    if key is None and not required:
+        status, body = action()
+        stored = StoredResponse(status=status, body=body, replayed=False)
+    else:
+        stored = run_keyed(session, user_id=user_id, key=key, target=target, payload=payload, action=action)
+    response = Response(stored.body, status=stored.status, mimetype="application/json")
+    if stored.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    if headers is not None:
+        response.headers.update(headers(stored))
+    return response
+
+
+def purge_expired(session: Session, *, retention_days: int, now: datetime | None = None) -> int:
+    """Delete records older than the retention; returns how many went."""
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+    return result.rowcount or 0

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from flask import Response, request, url_for
+from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from field_ops.core import idempotency
 from field_ops.core.api import requires_login
 from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.users.models import Role
-from field_ops.visits import service
+from field_ops.visits import batch, service
 from field_ops.visits.schemas import (
     CheckInSchema,
     OutcomeBatchResponseSchema,
@@ -102,18 +103,20 @@ def record_outcome(fields, visit_id):
     same key with another body is 422 `idempotency_key_reused`; a second outcome under a new key
     is 409 `outcome_already_recorded`.
     """
-    stored = service.record_outcome_once(
-        get_session(),
-        actor=current_user(),
-        visit_id=visit_id,
+    session, actor = get_session(), current_user()
+
+    def act() -> tuple[int, str]:
+        outcome = service.record_outcome(session, actor=actor, visit_id=visit_id, fields=fields)
+        return 201, OutcomeSchema().dumps(outcome)
+
+    return idempotency.respond_once(
+        session,
+        user_id=actor.id,
         key=request.headers.get("Idempotency-Key"),
+        target=batch.outcome_target(visit_id),
         payload=request.get_json(silent=True),
-        fields=fields,
+        action=act,
     )
-    response = Response(stored.body, status=stored.status, mimetype="application/json")
-    if stored.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
 
 
 @blp.route("/outcomes:batch", methods=["POST"])
@@ -122,4 +125,4 @@ def record_outcome(fields, visit_id):
 @blp.response(207, OutcomeBatchResponseSchema)
 def record_outcomes_batch(body):
     """Record queued outcomes from a phone back online: one result per item, each item atomic"""
-    return {"results": service.record_outcomes_batch(get_session(), actor=current_user(), items=body["items"])}
+    return {"results": batch.record_outcomes_batch(get_session(), actor=current_user(), items=body["items"])}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,32 +9,27 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from geopy.distance import geodesic
-from marshmallow import ValidationError
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
 from field_ops.audit.service import field_changes, record_audit
-from field_ops.core import idempotency
 from field_ops.core.db import utcnow
 from field_ops.core.errors import (
     Conflict,
     Forbidden,
     InvalidTransition,
     NotFound,
-    ProblemError,
-    ValidationFailed,
     field_error,
-    flatten_messages,
-    problem_of,
 )
 from field_ops.core.scope import ensure_visible, scoped
 from field_ops.dealerships.models import Dealership
+from field_ops.follow_ups.service import close_for_booking
 from field_ops.users.models import Role, User
 from field_ops.visits import rules
+from field_ops.visits.consequences import apply_outcome_consequences
 from field_ops.visits.models import Outcome, OutcomeCode, Visit, VisitKind, VisitStatus
-from field_ops.visits.schemas import OutcomeBatchItemSchema, OutcomeSchema
 
 MAX_PROMISE_AHEAD = timedelta(days=365)
 TRANSITIONS = {
@@ -230,8 +224,6 @@ def book_visit(
     if account is None:
         raise field_error("account_id", f"Unknown account {account_id}.")
     ensure_visible(actor, account.dealership_id, "Account")
-    if follow_up_id is not None:
-        raise field_error("follow_up_id", f"Unknown follow-up {follow_up_id}.")
     if assigned_rep_id is not None:
         _check_rep(session, assigned_rep_id, account.dealership_id)
     # Lock the account row so two bookings for one account cannot both pass the frequency rule.
@@ -254,6 +246,9 @@ def book_visit(
     )
     session.add(visit)
     session.flush()
+    if follow_up_id is not None:
+        close_for_booking(session, actor=actor, follow_up_id=follow_up_id, account_id=account.id, visit_id=visit.id)
+        visit.follow_up_id = follow_up_id
     _audit(session, actor, "visit.booked", visit, field_changes({}, {"account_id": account.id, **_snapshot(visit)}))
     return visit
 
@@ -463,6 +458,7 @@ def record_outcome(session: Session, *, actor: User, visit_id: int, fields: dict
     restriction = RESTRICTION_SET_BY_OUTCOME.get(fields["outcome"])
     if restriction is not None:
         _restrict_account_from_outcome(session, actor, visit, restriction)
+    apply_outcome_consequences(session, actor=actor, visit=visit, outcome=outcome)
     return outcome
 
 
@@ -484,52 +480,3 @@ def _restrict_account_from_outcome(session: Session, actor: User, visit: Visit, 
     cancel_open_future_visits(
         session, actor=actor, account=account, reason="contact_restricted", keep_visit_id=visit.id
     )
-
-
-def record_outcome_once(
-    session: Session, *, actor: User, visit_id: int, key: str | None, payload: Any, fields: dict[str, Any]
-) -> idempotency.StoredResponse:
-    """`record_outcome` under an Idempotency-Key: a replay returns the stored answer byte for byte."""
-    key = idempotency.check_key(key)
-
-    def act() -> tuple[int, str]:
-        outcome = record_outcome(session, actor=actor, visit_id=visit_id, fields=fields)
-        return 201, OutcomeSchema().dumps(outcome)
-
-    return idempotency.run_once(
-        session,
-        user_id=actor.id,
-        key=key,
-        request_fingerprint=idempotency.fingerprint(f"/visits/{visit_id}/outcome", payload),
-        action=act,
-    )
-
-
-def record_outcomes_batch(session: Session, *, actor: User, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One result per item, in order; each item is atomic on its own (a savepoint), so a bad
-    item loses nothing of the others, and replays are recognised per item."""
-    results = []
-    item_schema = OutcomeBatchItemSchema()
-    for raw in items:
-        visit_id, key = raw.get("visit_id"), raw.get("idempotency_key")
-        try:
-            try:
-                fields = item_schema.load(raw)
-            except ValidationError as exc:
-                errors = flatten_messages(exc.messages)
-                if set(errors) == {"idempotency_key"} and not key:
-                    idempotency.check_key(key)
-                raise ValidationFailed.from_errors(errors) from exc
-            payload = {k: v for k, v in raw.items() if k not in ("visit_id", "idempotency_key")}
-            fields = {k: v for k, v in fields.items() if k not in ("visit_id", "idempotency_key")}
-            stored = record_outcome_once(
-                session, actor=actor, visit_id=visit_id, key=key, payload=payload, fields=fields
-            )
-            results.append(
-                {"visit_id": visit_id, "idempotency_key": key, "status": stored.status, "body": json.loads(stored.body)}
-            )
-        except ProblemError as error:
-            results.append(
-                {"visit_id": visit_id, "idempotency_key": key, "status": error.status, "body": problem_of(error)}
-            )
-    return results

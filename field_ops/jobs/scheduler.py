@@ -1,0 +1,62 @@
+"""APScheduler inside the service: every SCHEDULER_INTERVAL_MINUTES, close the lots whose
+midnight has passed and purge expired idempotency records. Started by the first request a
+process serves, when SCHEDULER_ENABLED; every worker may run it, the job lock lets one through."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+
+from field_ops.core import idempotency
+from field_ops.core.db import transaction, utcnow
+from field_ops.jobs.service import describe, run_end_of_day
+
+log = logging.getLogger(__name__)
+
+
+def tick(app: Flask) -> None:
+    """One scheduled run; never raises (a failure is logged and in job_runs)."""
+    with app.app_context():
+        try:
+            report = run_end_of_day(app)
+            for line in describe(report):
+                log.info("end-of-day: %s", line)
+            with transaction(app) as session:
+                idempotency.purge_expired(
+                    session, retention_days=app.config["IDEMPOTENCY_RETENTION_DAYS"], now=utcnow()
+                )
+        except Exception:
+            log.exception("scheduled end-of-day run failed")
+
+
+def init_app(app: Flask) -> None:
+    if not app.config["SCHEDULER_ENABLED"]:
+        return
+    started = threading.Event()
+    guard = threading.Lock()
+
+    @app.before_request
+    def _start_scheduler() -> None:
+        if started.is_set():
+            return
+        with guard:
+            if started.is_set():
+                return
+            scheduler = BackgroundScheduler(timezone="UTC")
+            scheduler.add_job(
+                tick,
+                "interval",
+                args=[app],
+                minutes=app.config["SCHEDULER_INTERVAL_MINUTES"],
+                next_run_time=utcnow(),
+                id="end_of_day",
+                max_instances=1,
+                coalesce=True,
+            )
+            scheduler.start()
+            atexit.register(lambda: scheduler.shutdown(wait=False))
+            started.set()
