@@ -85,6 +85,7 @@ def _register_blueprints(api: FieldOpsApi) -> None:
     from field_ops.dealerships.routes import blp as dealerships_blp
     from field_ops.routing.routes import blp as routing_blp
     from field_ops.schedules.routes import blp as schedules_blp
+    from field_ops.sync.routes import blp as sync_blp
     from field_ops.users.routes import blp as users_blp
     from field_ops.visits.routes import blp as visits_blp
 
@@ -97,6 +98,7 @@ def _register_blueprints(api: FieldOpsApi) -> None:
         visits_blp,
         routing_blp,
         schedules_blp,
+        sync_blp,
         audit_blp,
     ):
         api.register_blueprint(blueprint)

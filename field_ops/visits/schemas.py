@@ -39,6 +39,16 @@ class VisitPatchSchema(StrictSchema):
     cancel_reason = fields.String(validate=validate.Length(min=1, max=500))
 
 
+class CheckInRecordSchema(StrictSchema):
+    at = Timestamp(dump_only=True)
+    latitude = fields.Float(dump_only=True)
+    longitude = fields.Float(dump_only=True)
+    accuracy_m = fields.Float(dump_only=True, allow_none=True)
+    distance_m = fields.Float(dump_only=True, allow_none=True)
+    on_site = fields.Boolean(dump_only=True, allow_none=True)
+    in_window = fields.Boolean(dump_only=True, allow_none=True)
+
+
 class VisitSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
     account_id = fields.Integer(dump_only=True)
@@ -63,6 +73,12 @@ class VisitSchema(StrictSchema):
     distance_m = fields.Float(dump_only=True, allow_none=True)
     on_site = fields.Boolean(dump_only=True, allow_none=True)
     in_window = fields.Boolean(dump_only=True, allow_none=True)
+    check_in = fields.Nested(
+        CheckInRecordSchema, dump_only=True, allow_none=True, metadata={"description": "null before check-in"}
+    )
+    outcome = fields.Nested(
+        "OutcomeSchema", dump_only=True, allow_none=True, metadata={"description": "null until recorded"}
+    )
     created_at = Timestamp(dump_only=True)
     updated_at = Timestamp(dump_only=True)
 
