@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from field_ops.core.scope import visible_dealership_ids
 from field_ops.sync.errors import InvalidCursor
@@ -55,9 +55,10 @@ def decode_cursor(user: User, cursor: str | None) -> int:
     return seq
 
 
-def _rows_for(user: User) -> ColumnElement[bool]:
+def _rows_for(user: User, log: Any = ChangeLogEntry) -> ColumnElement[bool]:
     """The log rows that may concern the user: changes in their lots (or that left them), for a rep
     only their own visits and routes and the accounts of their visits, and rows addressed to them."""
+    ChangeLogEntry = log  # noqa: N806 - the table, or an alias of it
     lots = visible_dealership_ids(user)
     me = user.id
     broadcast = []
@@ -86,16 +87,32 @@ def sync_changes(session: Session, user: User, *, since: str | None, limit: int)
     """Up to `limit` changed entities after the cursor, each in its current state, and `removed` for
     those no longer in the user's scope. Raises InvalidCursor."""
     position = decode_cursor(user, since)
+    # Every row up to the newest visible seq is committed (seqs are allocated in commit order, see
+    # capture.py), so a page may end there: a reader with nothing new skips the others' rows for good.
+    horizon = session.scalar(select(func.max(ChangeLogEntry.seq))) or 0
+    # An entity changed again later (in rows that concern this user) is sent once, at its last change.
+    later = aliased(ChangeLogEntry)
+    superseded = (
+        select(later.seq)
+        .where(
+            later.entity_type == ChangeLogEntry.entity_type,
+            later.entity_id == ChangeLogEntry.entity_id,
+            later.seq > ChangeLogEntry.seq,
+            later.seq > position,
+            later.seq <= horizon,
+            _rows_for(user, later),
+        )
+        .exists()
+    )
     rows = session.execute(
         select(ChangeLogEntry.seq, ChangeLogEntry.entity_type, ChangeLogEntry.entity_id)
-        .where(ChangeLogEntry.seq > position, _rows_for(user))
+        .where(ChangeLogEntry.seq > position, ChangeLogEntry.seq <= horizon, _rows_for(user), ~superseded)
         .order_by(ChangeLogEntry.seq)
         .limit(limit + 1)
     ).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    if rows:
-        position = rows[-1].seq
+    position = rows[-1].seq if has_more else max(position, horizon)
     wanted: dict[str, dict[int, None]] = {}
     for row in rows:
         wanted.setdefault(row.entity_type, {})[row.entity_id] = None
