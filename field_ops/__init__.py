@@ -93,6 +93,7 @@ def _register_blueprints(api: FieldOpsApi) -> None:
     from field_ops.payments.routes import blp as payments_blp
     from field_ops.routing.routes import blp as routing_blp
     from field_ops.schedules.routes import blp as schedules_blp
+    from field_ops.sync.routes import blp as sync_blp
     from field_ops.users.routes import blp as users_blp
     from field_ops.visits.routes import blp as visits_blp
 
@@ -106,6 +107,7 @@ def _register_blueprints(api: FieldOpsApi) -> None:
         routing_blp,
         schedules_blp,
         lot_issues_blp,
+        sync_blp,
         audit_blp,
         follow_ups_blp,
         payments_blp,

@@ -12,10 +12,12 @@ COLUMNS = {
     "visit_id", "date", "dealership_id", "dealership_code", "rep_id", "rep_name", "stop_number", "window_start",
     "window_end", "eta", "customer_name", "account_number", "address", "phone", "days_past_due", "amount_due",
     "kind", "reason", "priority", "status", "outcome", "booked_by", "notes",
+    "amount_collected", "promise_date", "promise_amount",
 }  # fmt: skip
 PEOPLE_HEADERS = [
     "Date", "Dealership", "Rep", "Stop #", "Window Start", "Window End", "ETA", "Customer", "Account #", "Address",
     "Phone", "Days Past Due", "Amount Due", "Kind", "Reason", "Priority", "Status", "Outcome", "Booked By", "Notes",
+    "Amount Collected", "Promise Date", "Promise Amount",
 ]  # fmt: skip
 
 
@@ -144,7 +146,7 @@ def test_the_schedule_as_excel_has_real_values_frozen_headers_and_a_sheet_per_re
     sheet = workbook["All"]
     assert [c.value for c in sheet[1]] == PEOPLE_HEADERS
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:T5"
+    assert sheet.auto_filter.ref == "A1:W5"
     row = {header: cell for header, cell in zip(PEOPLE_HEADERS, sheet[2], strict=True)}
     assert row["Window Start"].value == datetime(day.year, day.month, day.day, 10, 0)
     assert row["Window Start"].number_format == "hh:mm"

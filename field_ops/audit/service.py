@@ -76,7 +76,13 @@ def record_audits(session: Session, *, actor: User | None, entries: list[dict[st
 
 
 def list_audit_entries_query(
-    actor: User, entity_type: str | None = None, entity_id: int | None = None, since: datetime | None = None
+    actor: User,
+    entity_type: str | None = None,
+    entity_id: int | None = None,
+    actor_id: int | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Select:
     """The trail the actor may read (a manager: entries of their dealerships), newest first."""
     stmt = select(AuditEntry)
@@ -87,6 +93,12 @@ def list_audit_entries_query(
         stmt = stmt.where(AuditEntry.entity_type == entity_type)
     if entity_id is not None:
         stmt = stmt.where(AuditEntry.entity_id == entity_id)
+    if actor_id is not None:
+        stmt = stmt.where(AuditEntry.actor_id == actor_id)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
     if since is not None:
         stmt = stmt.where(AuditEntry.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEntry.at < until)
     return stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from blinker import Namespace
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, Numeric, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -58,6 +59,11 @@ class Money(TypeDecorator[Decimal]):
         if value is None:
             return None
         return Decimal(value).quantize(Decimal("0.01"))
+
+
+# Sent as `rows_inserted.send(session, entity_type=..., ids=[...])` after a Core INSERT of mapped
+# rows (bulk, ON CONFLICT), which the ORM's flush events never see.
+rows_inserted = Namespace().signal("rows-inserted")
 
 
 class Base(DeclarativeBase):

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from field_ops.audit.service import record_audit, record_audits
-from field_ops.core.db import utcnow
+from field_ops.core.db import rows_inserted, utcnow
 from field_ops.core.errors import InvalidTransition, NotFound, field_error
 from field_ops.core.scope import ensure_visible, scoped
 from field_ops.follow_ups.errors import FollowUpClosed
@@ -92,6 +92,7 @@ def raise_follow_ups(session: Session, *, actor: User | None, causes: list[Cause
                 }
             )
     record_audits(session, actor=actor, entries=audits)
+    rows_inserted.send(session, entity_type="follow_up", ids=created)
     return created
 
 

@@ -35,8 +35,13 @@ HEADERS = [
     ("Outcome", "outcome"),
     ("Booked By", "booked_by"),
     ("Notes", "notes"),
+    ("Amount Collected", "amount_collected"),
+    ("Promise Date", "promise_date"),
+    ("Promise Amount", "promise_amount"),
 ]
 TIME_KEYS = {"window_start", "window_end", "eta"}
+DATE_KEYS = {"date", "promise_date"}
+MONEY_KEYS = {"amount_due", "amount_collected", "promise_amount"}
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 INVALID_SHEET_CHARS = str.maketrans({c: " " for c in "[]:*?/\\"})
 
@@ -51,9 +56,9 @@ def _csv_cell(key: str, value: Any) -> str:
         return ""
     if key in TIME_KEYS:
         return value.strftime("%H:%M")
-    if key == "date":
+    if key in DATE_KEYS:
         return value.isoformat()
-    if key == "amount_due":
+    if key in MONEY_KEYS:
         return f"{value:.2f}"
     return neutralise_formula(str(value))
 
@@ -94,11 +99,11 @@ def _write_sheet(sheet, rows: list[dict[str, Any]]) -> None:
                 cell.value = value.replace(tzinfo=None)
                 cell.number_format = "hh:mm"
                 shown = 5
-            elif key == "date":
+            elif key in DATE_KEYS:
                 cell.value = value
                 cell.number_format = "yyyy-mm-dd"
                 shown = 10
-            elif key == "amount_due":
+            elif key in MONEY_KEYS:
                 cell.value = float(value)
                 cell.number_format = "#,##0.00"
                 shown = len(f"{value:,.2f}")

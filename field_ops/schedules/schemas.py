@@ -48,6 +48,9 @@ class ScheduleRowSchema(StrictSchema):
     outcome = fields.String(dump_only=True, allow_none=True)
     booked_by = fields.String(dump_only=True, allow_none=True)
     notes = fields.String(dump_only=True, allow_none=True)
+    amount_collected = Money(dump_only=True, allow_none=True, metadata={"description": "What the outcome recorded"})
+    promise_date = fields.Date(dump_only=True, allow_none=True)
+    promise_amount = Money(dump_only=True, allow_none=True)
 
 
 class LotPublicationSchema(StrictSchema):

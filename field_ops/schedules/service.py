@@ -27,6 +27,7 @@ COLUMNS = [
     "visit_id", "date", "dealership_id", "dealership_code", "rep_id", "rep_name", "stop_number",
     "window_start", "window_end", "eta", "customer_name", "account_number", "address", "phone",
     "days_past_due", "amount_due", "kind", "reason", "priority", "status", "outcome", "booked_by", "notes",
+    "amount_collected", "promise_date", "promise_amount",
 ]  # fmt: skip
 
 
@@ -107,6 +108,9 @@ def build_schedule(session: Session, actor: User, day: date, dealership_id: int 
                 "outcome": outcome.outcome if outcome else None,
                 "booked_by": booked_by.name if booked_by else None,
                 "notes": visit.notes,
+                "amount_collected": outcome.amount_collected if outcome else None,
+                "promise_date": outcome.promise_date if outcome else None,
+                "promise_amount": outcome.promise_amount if outcome else None,
             }
         )
     rows.sort(

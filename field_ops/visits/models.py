@@ -3,6 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Date, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -84,6 +85,24 @@ class Visit(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     account: Mapped[Account] = relationship(lazy="joined")
+    outcome: Mapped[Outcome | None] = relationship(
+        "Outcome", primaryjoin="Outcome.visit_id == Visit.id", uselist=False, lazy="selectin", viewonly=True
+    )
+
+    @property
+    def check_in(self) -> dict[str, Any] | None:
+        """What the check-in at the door recorded, or None before it."""
+        if self.checked_in_at is None:
+            return None
+        return {
+            "at": self.checked_in_at,
+            "latitude": self.check_in_latitude,
+            "longitude": self.check_in_longitude,
+            "accuracy_m": self.check_in_accuracy_m,
+            "distance_m": self.distance_m,
+            "on_site": self.on_site,
+            "in_window": self.in_window,
+        }
 
 
 class Outcome(Base):

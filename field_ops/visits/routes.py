@@ -27,6 +27,7 @@ blp = Blueprint("visits", __name__, url_prefix="/api/v1/visits", description="Vi
 
 BOOKERS = (Role.ADMIN, Role.SPECIALIST)
 FIELD_WORKERS = (Role.ADMIN, Role.SPECIALIST, Role.REP)
+LOCATION_HEADER = {"description": "The outcome's URL", "schema": {"type": "string"}}
 IDEMPOTENCY_HEADER = {
     "in": "header",
     "name": "Idempotency-Key",
@@ -91,32 +92,43 @@ def check_in(body, visit_id):
     return service.check_in(session, actor=current_user(), visit=visit, **body)
 
 
-@blp.route("/<int:visit_id>/outcome", methods=["POST"])
-@requires_login(blp, *FIELD_WORKERS, errors=(400, 404, 409, 422, 428))
-@blp.doc(parameters=[IDEMPOTENCY_HEADER])
-@blp.arguments(OutcomeFieldsSchema)
-@blp.response(201, OutcomeSchema)
-def record_outcome(fields, visit_id):
-    """Record a visit's outcome, safely retried with an Idempotency-Key
+@blp.route("/<int:visit_id>/outcome")
+class VisitOutcome(MethodView):
+    @requires_login(blp, errors=(404,))
+    @blp.etag
+    @blp.response(200, OutcomeSchema)
+    def get(self, visit_id):
+        """Read what a visit's outcome recorded (404 while none is)"""
+        return service.get_outcome(get_session(), current_user(), visit_id)
 
-    The same key with the same body returns the stored answer again (no second record); the
-    same key with another body is 422 `idempotency_key_reused`; a second outcome under a new key
-    is 409 `outcome_already_recorded`.
-    """
-    session, actor = get_session(), current_user()
+    @requires_login(blp, *FIELD_WORKERS, errors=(400, 404, 409, 422, 428))
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blp.arguments(OutcomeFieldsSchema)
+    @blp.response(201, OutcomeSchema, headers={"Location": LOCATION_HEADER})
+    def post(self, fields, visit_id):
+        """Record a visit's outcome, safely retried with an Idempotency-Key
 
-    def act() -> tuple[int, str]:
-        outcome = service.record_outcome(session, actor=actor, visit_id=visit_id, fields=fields)
-        return 201, OutcomeSchema().dumps(outcome)
+        The same key with the same body returns the stored answer again (no second record); the
+        same key with another body is 422 `idempotency_key_reused`; a second outcome under a new key
+        is 409 `outcome_already_recorded`.
+        """
+        session, actor = get_session(), current_user()
 
-    return idempotency.respond_once(
-        session,
-        user_id=actor.id,
-        key=request.headers.get("Idempotency-Key"),
-        target=batch.outcome_target(visit_id),
-        payload=request.get_json(silent=True),
-        action=act,
-    )
+        def act() -> tuple[int, str]:
+            outcome = service.record_outcome(session, actor=actor, visit_id=visit_id, fields=fields)
+            return 201, OutcomeSchema().dumps(outcome)
+
+        return idempotency.respond_once(
+            session,
+            user_id=actor.id,
+            key=request.headers.get("Idempotency-Key"),
+            target=batch.outcome_target(visit_id),
+            payload=request.get_json(silent=True),
+            action=act,
+            headers=lambda stored: (
+                {"Location": url_for("visits.VisitOutcome", visit_id=visit_id)} if stored.status == 201 else {}
+            ),
+        )
 
 
 @blp.route("/outcomes:batch", methods=["POST"])

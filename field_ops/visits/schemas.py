@@ -39,6 +39,32 @@ class VisitPatchSchema(StrictSchema):
     cancel_reason = fields.String(validate=validate.Length(min=1, max=500))
 
 
+class OutcomeSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    visit_id = fields.Integer(dump_only=True)
+    outcome = fields.String(dump_only=True)
+    amount_collected = Money(dump_only=True)
+    payment_method = fields.String(dump_only=True)
+    promise_date = fields.Date(dump_only=True)
+    promise_amount = Money(dump_only=True)
+    notes = fields.String(dump_only=True)
+    latitude = fields.Float(dump_only=True)
+    longitude = fields.Float(dump_only=True)
+    recorded_at = Timestamp(dump_only=True)
+    recorded_by = fields.Integer(dump_only=True)
+    created_at = Timestamp(dump_only=True)
+
+
+class CheckInRecordSchema(StrictSchema):
+    at = Timestamp(dump_only=True)
+    latitude = fields.Float(dump_only=True)
+    longitude = fields.Float(dump_only=True)
+    accuracy_m = fields.Float(dump_only=True, allow_none=True)
+    distance_m = fields.Float(dump_only=True, allow_none=True)
+    on_site = fields.Boolean(dump_only=True, allow_none=True)
+    in_window = fields.Boolean(dump_only=True, allow_none=True)
+
+
 class VisitSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
     account_id = fields.Integer(dump_only=True)
@@ -63,6 +89,12 @@ class VisitSchema(StrictSchema):
     distance_m = fields.Float(dump_only=True, allow_none=True)
     on_site = fields.Boolean(dump_only=True, allow_none=True)
     in_window = fields.Boolean(dump_only=True, allow_none=True)
+    check_in = fields.Nested(
+        CheckInRecordSchema, dump_only=True, allow_none=True, metadata={"description": "null before check-in"}
+    )
+    outcome = fields.Nested(
+        OutcomeSchema, dump_only=True, allow_none=True, metadata={"description": "null until recorded"}
+    )
     created_at = Timestamp(dump_only=True)
     updated_at = Timestamp(dump_only=True)
 
@@ -93,22 +125,6 @@ class OutcomeFieldsSchema(StrictSchema):
     latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
     longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
     recorded_at = Timestamp(allow_none=True, metadata={"description": "When it happened at the door; default now"})
-
-
-class OutcomeSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
-    visit_id = fields.Integer(dump_only=True)
-    outcome = fields.String(dump_only=True)
-    amount_collected = Money(dump_only=True)
-    payment_method = fields.String(dump_only=True)
-    promise_date = fields.Date(dump_only=True)
-    promise_amount = Money(dump_only=True)
-    notes = fields.String(dump_only=True)
-    latitude = fields.Float(dump_only=True)
-    longitude = fields.Float(dump_only=True)
-    recorded_at = Timestamp(dump_only=True)
-    recorded_by = fields.Integer(dump_only=True)
-    created_at = Timestamp(dump_only=True)
 
 
 class OutcomeBatchItemSchema(OutcomeFieldsSchema):

@@ -174,6 +174,15 @@ def get_visit(session: Session, actor: User, visit_id: int, *, for_field_work: b
     return visit
 
 
+def get_outcome(session: Session, actor: User, visit_id: int) -> Outcome:
+    """The visit's outcome. Raises NotFound for a visit out of scope or without an outcome."""
+    visit = get_visit(session, actor, visit_id)
+    outcome = session.scalar(select(Outcome).where(Outcome.visit_id == visit.id))
+    if outcome is None:
+        raise NotFound("No outcome is recorded for this visit yet.")
+    return outcome
+
+
 def list_visits_query(
     actor: User,
     *,

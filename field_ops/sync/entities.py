@@ -1,0 +1,41 @@
+"""The synced entity types: one line each."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from field_ops.accounts.models import Account
+from field_ops.accounts.schemas import AccountSchema
+from field_ops.follow_ups.models import FollowUp
+from field_ops.follow_ups.schemas import FollowUpSchema
+from field_ops.lot_issues.models import LotIssue
+from field_ops.lot_issues.schemas import LotIssueSchema
+from field_ops.routing.models import Route
+from field_ops.routing.schemas import RouteSchema
+from field_ops.sync.registry import SyncedType, register
+from field_ops.visits.models import Visit
+from field_ops.visits.schemas import VisitSchema
+
+
+def _accounts_of_reps_visits(viewer):
+    return Account.id.in_(select(Visit.account_id).where(Visit.assigned_rep_id == viewer.id))
+
+
+def _account_of_visit(visit):
+    return [("account", visit.account_id)]
+
+
+register(SyncedType("visit", "visits", Visit, VisitSchema, rep_column="assigned_rep_id", related=_account_of_visit))
+register(SyncedType("route", "routes", Route, RouteSchema, rep_column="rep_id"))
+register(
+    SyncedType(
+        "account",
+        "accounts",
+        Account,
+        AccountSchema,
+        rep_visible=_accounts_of_reps_visits,
+        rep_exclude=("restriction_note",),
+    )
+)
+register(SyncedType("lot_issue", "lot_issues", LotIssue, LotIssueSchema))
+register(SyncedType("follow_up", "follow_ups", FollowUp, FollowUpSchema, office_only=True))
