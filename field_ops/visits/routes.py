@@ -4,6 +4,7 @@ from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from field_ops.core.concurrency import lock_and_check_etag
 from field_ops.core.api import requires_login
 from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
@@ -75,7 +76,7 @@ class VisitById(MethodView):
         """Reschedule, reassign, reprioritise or cancel a visit (the booking rules apply again)"""
         session = get_session()
         visit = service.get_visit(session, current_user(), visit_id)
-        blp.check_etag(visit, VisitSchema)
+        lock_and_check_etag(blp, session, visit, VisitSchema)
         return service.update_visit(session, actor=current_user(), visit=visit, changes=changes)
 
 
