@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.timing import days_ahead, iso
+from tests.timing import days_ahead
 
 WRITERS = 20
 
@@ -63,9 +63,7 @@ def test_twenty_editors_holding_one_etag_leave_exactly_one_change(
     path, body = _targets(lot, make_account, make_visit, make_user)[kind]
     etag = client.get(path, headers=office).headers["ETag"]
 
-    answers = at_once(
-        app, WRITERS, lambda c, i: c.patch(path, json=body(i), headers={**office, "If-Match": etag})
-    )
+    answers = at_once(app, WRITERS, lambda c, i: c.patch(path, json=body(i), headers={**office, "If-Match": etag}))
 
     statuses = Counter(response.status_code for response in answers)
     assert statuses == {200: 1, 412: WRITERS - 1}, statuses
