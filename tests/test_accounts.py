@@ -298,3 +298,21 @@ def test_a_slow_or_failing_geocoder_falls_back_to_the_zip_centroid(
     assert response.status_code == 201, response.json
     assert response.json["geocode_source"] == "postal_code_centroid"
     assert response.json["timezone"] == "America/Chicago"
+
+
+def test_a_search_for_a_percent_or_an_underscore_finds_only_accounts_that_contain_one(
+    client, specialist_headers, make_dealership, make_account
+):
+    lot = make_dealership()
+    make_account(lot, customer_name="Ana Baca")
+    make_account(lot, customer_name="Bo Diaz")
+    odd = make_account(lot, customer_name="Cy 100% Evans", account_number="X_1")
+
+    def ids(term):
+        response = client.get("/api/v1/accounts", query_string={"q": term}, headers=specialist_headers)
+        assert response.status_code == 200, response.json
+        return [a["id"] for a in response.json]
+
+    assert ids("%") == [odd.id]
+    assert ids("_") == [odd.id]
+    assert ids("x_1") == [odd.id]

@@ -123,11 +123,14 @@ def list_accounts_query(
         stmt = stmt.where(any_restriction if restricted else ~any_restriction)
     if q:
         term = q.strip().lower()
-        like = f"%{term}%"
-        matches = [func.lower(Account.customer_name).like(like), func.lower(Account.account_number).like(like)]
+        # `%` and `_` typed by a user are literal characters, not wildcards.
+        matches = [
+            func.lower(Account.customer_name).contains(term, autoescape=True),
+            func.lower(Account.account_number).contains(term, autoescape=True),
+        ]
         digits = re.sub(r"\D", "", term)
         if len(digits) >= 3:
-            matches.append(Account.phone.like(f"%{digits}%"))
+            matches.append(Account.phone.contains(digits, autoescape=True))
         stmt = stmt.where(or_(*matches))
     return stmt.order_by(Account.id)
 
