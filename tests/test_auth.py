@@ -1,5 +1,8 @@
+import statistics
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -169,6 +172,8 @@ def test_failures_from_one_client_address_across_emails_are_limited(client, app,
 
 WORKER = """
 import sys
+import threading
+import time
 from field_ops import create_app
 database_url, storage, email, password, attempts = sys.argv[1:]
 client = create_app({"DATABASE_URL": database_url, "RATELIMIT_STORAGE_URI": storage}).test_client()
@@ -197,3 +202,46 @@ def test_failed_login_counters_are_shared_across_worker_processes_through_redis(
         assert worker(PASSWORD, 1) == ["429"]
     finally:
         redis.Redis.from_url(storage).flushdb()
+
+
+def test_twenty_wrong_passwords_at_once_for_one_email_get_at_most_five_tries(app, make_user):
+    user = make_user()
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def guess():
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post("/api/v1/auth/token", json={"email": user.email, "password": "x"}).status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(statuses) == 20
+    assert statuses.count(401) == 5, sorted(statuses)
+    assert statuses.count(429) == 15
+
+
+def test_an_unknown_email_answers_as_fast_as_a_wrong_password(app, client, make_user, monkeypatch):
+    """The same hashing work either way, so timing does not tell which emails have accounts."""
+    monkeypatch.setitem(app.config, "PASSWORD_HASH_TIME_COST", 2)
+    monkeypatch.setitem(app.config, "PASSWORD_HASH_MEMORY_COST", 16384)
+    monkeypatch.setitem(app.config, "LOGIN_FAILURES_PER_EMAIL", "1000 per minute")
+    monkeypatch.setitem(app.config, "LOGIN_FAILURES_PER_IP", "1000 per minute")
+    user = make_user()
+    client.post("/api/v1/auth/token", json={"email": "warm-up@example.com", "password": "x"})
+
+    def timed(email: str) -> float:
+        started = time.perf_counter()
+        assert client.post("/api/v1/auth/token", json={"email": email, "password": "wrong"}).status_code == 401
+        return time.perf_counter() - started
+
+    known, unknown = [], []
+    for n in range(15):
+        known.append(timed(user.email))
+        unknown.append(timed(f"nobody{n}@example.com"))
+    known_median, unknown_median = statistics.median(known), statistics.median(unknown)
+    print(f"login medians: known email {known_median * 1000:.1f} ms, unknown {unknown_median * 1000:.1f} ms")
+    assert abs(unknown_median - known_median) <= 0.25 * known_median
