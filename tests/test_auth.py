@@ -176,7 +176,8 @@ import threading
 import time
 from field_ops import create_app
 database_url, storage, email, password, attempts = sys.argv[1:]
-client = create_app({"DATABASE_URL": database_url, "RATELIMIT_STORAGE_URI": storage, "SECRET_KEY": "s" * 40}).test_client()
+settings = {"DATABASE_URL": database_url, "RATELIMIT_STORAGE_URI": storage, "SECRET_KEY": "s" * 40}
+client = create_app(settings).test_client()
 for _ in range(int(attempts)):
     print(client.post("/api/v1/auth/token", json={"email": email, "password": password}).status_code)
 """

@@ -1,5 +1,7 @@
 import logging
 
+import pytest
+
 from field_ops import create_app
 
 
@@ -93,3 +95,25 @@ def test_a_manager_reads_only_their_dealerships_audit_entries(app, client, make_
         record_audit(session, actor=None, action="x.other", entity_type="account", entity_id=2, dealership_id=other.id)
     trail = client.get("/api/v1/audit", headers=login(manager)).json
     assert [entry["action"] for entry in trail] == ["x.mine"]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_entries SET action = 'x.rewritten'", "DELETE FROM audit_entries"],
+)
+def test_the_database_refuses_to_rewrite_or_remove_audit_entries(app, statement):
+    from sqlalchemy import func, select, text
+    from sqlalchemy.exc import DatabaseError
+
+    from field_ops.audit.models import AuditEntry
+    from field_ops.audit.service import record_audit
+    from field_ops.core.db import transaction
+
+    with app.app_context(), transaction() as session:
+        record_audit(session, actor=None, action="x.kept", entity_type="account", entity_id=1)
+    with app.app_context():
+        with pytest.raises(DatabaseError, match="append-only"), transaction() as session:
+            session.execute(text(statement))
+        with transaction() as session:
+            assert session.scalars(select(AuditEntry.action)).all() == ["x.kept"]
+            assert session.scalar(select(func.count()).select_from(AuditEntry)) == 1
