@@ -117,3 +117,27 @@ def test_the_database_refuses_to_rewrite_or_remove_audit_entries(app, statement)
         with transaction() as session:
             assert session.scalars(select(AuditEntry.action)).all() == ["x.kept"]
             assert session.scalar(select(func.count()).select_from(AuditEntry)) == 1
+
+
+def test_on_sqlite_reads_answer_while_another_request_holds_the_write_lock(app, client, make_user, login):
+    import sqlite3
+    import time
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(app.config["DATABASE_URL"])
+    if url.get_backend_name() != "sqlite":
+        pytest.skip("SQLite's database-wide write lock only")
+    headers = login(make_user("admin"))
+    writer = sqlite3.connect(url.database, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # as an import or a route plan in progress would
+        writer.execute("UPDATE users SET name = name")
+        started = time.perf_counter()
+        assert client.get("/readyz").status_code == 200
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+        assert client.get("/api/v1/visits", headers=headers).status_code == 200
+        assert time.perf_counter() - started < 2
+    finally:
+        writer.rollback()
+        writer.close()

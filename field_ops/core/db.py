@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, Numeric, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -83,13 +83,23 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=10000")
+            # WAL: readers never wait for a writer, and a writer never waits for readers.
+            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
 
     return engine
+
+
+def _may_write() -> bool:
+    """A request that may write takes SQLite's write lock up front; reads (GET, HEAD, OPTIONS)
+    never do. CLI commands and jobs outside a request count as writers."""
+    if not has_request_context():
+        return True
+    return request.method not in {"GET", "HEAD", "OPTIONS"}
 
 
 def init_app(app: Flask) -> None:
