@@ -15,7 +15,7 @@ from field_ops.users.models import Role
 
 blp = Blueprint("dealerships", __name__, url_prefix="/api/v1/dealerships", description="Dealerships (lots)")
 
-WRITERS = (Role.ADMIN, Role.SPECIALIST)
+WRITERS = (Role.ADMIN,)
 
 
 @blp.route("")

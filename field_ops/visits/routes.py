@@ -27,6 +27,7 @@ blp = Blueprint("visits", __name__, url_prefix="/api/v1/visits", description="Vi
 
 BOOKERS = (Role.ADMIN, Role.SPECIALIST)
 FIELD_WORKERS = (Role.ADMIN, Role.SPECIALIST, Role.REP)
+OUTCOME_RECORDERS = (*FIELD_WORKERS, Role.MANAGER)
 IDEMPOTENCY_HEADER = {
     "in": "header",
     "name": "Idempotency-Key",
@@ -92,7 +93,7 @@ def check_in(body, visit_id):
 
 
 @blp.route("/<int:visit_id>/outcome", methods=["POST"])
-@requires_login(blp, *FIELD_WORKERS, errors=(400, 404, 409, 422, 428))
+@requires_login(blp, *OUTCOME_RECORDERS, errors=(400, 404, 409, 422, 428))
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.arguments(OutcomeFieldsSchema)
 @blp.response(201, OutcomeSchema)
@@ -118,7 +119,7 @@ def record_outcome(fields, visit_id):
 
 
 @blp.route("/outcomes:batch", methods=["POST"])
-@requires_login(blp, *FIELD_WORKERS, errors=(400, 422))
+@requires_login(blp, *OUTCOME_RECORDERS, errors=(400, 422))
 @blp.arguments(OutcomeBatchSchema)
 @blp.response(207, OutcomeBatchResponseSchema)
 def record_outcomes_batch(body):
