@@ -74,6 +74,12 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     sqlite_default = "sqlite:///" + str(Path(instance_path) / "field_ops.sqlite3")
     config: dict[str, Any] = {
         "DATABASE_URL": os.environ.get("DATABASE_URL", sqlite_default),
+        # PostgreSQL only: no request may hang on a silent database (see README).
+        "DATABASE_STATEMENT_TIMEOUT_SECONDS": _env_float("DATABASE_STATEMENT_TIMEOUT_SECONDS", 20.0),
+        "DATABASE_CONNECT_TIMEOUT_SECONDS": _env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 3),
+        "DATABASE_POOL_TIMEOUT_SECONDS": _env_float("DATABASE_POOL_TIMEOUT_SECONDS", 5.0),
+        "DATABASE_KEEPALIVES_IDLE_SECONDS": _env_int("DATABASE_KEEPALIVES_IDLE_SECONDS", 30),
+        "READYZ_TIMEOUT_SECONDS": _env_float("READYZ_TIMEOUT_SECONDS", 1.5),
         "SECRET_KEY": os.environ.get("SECRET_KEY", ""),
         # The local demo (`scripts/serve-demo`) may run without SECRET_KEY: a random key is kept here.
         "DEMO": _env_bool("FIELD_OPS_DEMO", False),
