@@ -58,6 +58,8 @@ def app(database_url):
             "PASSWORD_HASH_MEMORY_COST": 1024,
             "RATELIMIT_STORAGE_URI": "memory://",
             "ROUTING_TIME_LIMIT_SECONDS": 0.2,
+            # Tests send bursts of 20 concurrent requests: let them queue for a connection.
+            "DATABASE_POOL_TIMEOUT_SECONDS": 30,
         }
     )
     with app.app_context():

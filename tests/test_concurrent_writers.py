@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.timing import days_ahead
+from tests.timing import days_ahead, iso, local, recent_daytime
 
 WRITERS = 20
 
@@ -66,7 +66,65 @@ def test_twenty_editors_holding_one_etag_leave_exactly_one_change(
     answers = at_once(app, WRITERS, lambda c, i: c.patch(path, json=body(i), headers={**office, "If-Match": etag}))
 
     statuses = Counter(response.status_code for response in answers)
+    print(f"{WRITERS} concurrent PATCH {kind} with one If-Match: {dict(sorted(statuses.items()))}")
     assert statuses == {200: 1, 412: WRITERS - 1}, statuses
     winner = next(response for response in answers if response.status_code == 200)
     assert client.get(path, headers=office).json == winner.json
     assert all(r.content_type == "application/problem+json" for r in answers if r.status_code == 412)
+
+
+@pytest.fixture
+def postgresql_only(app):
+    if not app.config["DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("concurrent transactions: SQLite runs one writer at a time anyway")
+
+
+def test_twenty_phones_retrying_one_outcome_at_once_record_it_once(
+    app, client, postgresql_only, lot, make_user, make_account, make_visit, login
+):
+    from sqlalchemy import func, select
+
+    from field_ops.core.db import transaction
+    from field_ops.visits.models import Outcome
+
+    rep = make_user("rep", dealerships=[lot])
+    headers = login(rep)
+    at = recent_daytime()
+    appointment = make_visit(make_account(lot), at, at + timedelta(hours=1), rep=rep, kind="dealership_appointment")
+    body = {"outcome": "payment_collected", "amount_collected": "99.99", "payment_method": "cash"}
+
+    answers = at_once(
+        app,
+        WRITERS,
+        lambda c, i: c.post(
+            f"/api/v1/visits/{appointment.id}/outcome", json=body, headers={**headers, "Idempotency-Key": "one-tap"}
+        ),
+    )
+
+    assert {r.status_code for r in answers} == {201}, Counter(r.status_code for r in answers)
+    assert len({r.get_data() for r in answers}) == 1
+    with app.app_context(), transaction() as session:
+        count = session.scalar(select(func.count()).select_from(Outcome).where(Outcome.visit_id == appointment.id))
+    assert count == 1
+
+
+def test_twenty_bookings_at_once_never_pass_the_visit_frequency_limit(
+    app, postgresql_only, lot, make_user, make_account, login
+):
+    specialist = login(make_user("specialist"))
+    account = make_account(lot)
+    limit = app.config["VISIT_FREQUENCY_LIMIT"]
+    day = days_ahead(2, "00:00").date()
+
+    def book(c, i):
+        start = local(day, f"{9 + i // 2:02d}:{30 * (i % 2):02d}")
+        body = {"account_id": account.id, "window_start": iso(start), "window_end": iso(start + timedelta(minutes=30))}
+        return c.post("/api/v1/visits", json=body, headers=specialist)
+
+    answers = at_once(app, WRITERS, book)
+
+    statuses = Counter(r.status_code for r in answers)
+    assert statuses == {201: limit, 409: WRITERS - limit}, statuses
+    assert {r.json["code"] for r in answers if r.status_code == 409} == {"visit_frequency_limit"}
+    listed = app.test_client().get(f"/api/v1/visits?account_id={account.id}", headers=specialist).json
+    assert len(listed) == limit
