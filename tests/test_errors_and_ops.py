@@ -3,6 +3,7 @@ import logging
 import pytest
 
 from field_ops import create_app
+from field_ops.core.db import get_engine
 
 
 def test_malformed_json_is_a_400_problem(client, admin_headers):
@@ -129,6 +130,8 @@ def test_on_sqlite_reads_answer_while_another_request_holds_the_write_lock(app, 
     if url.get_backend_name() != "sqlite":
         pytest.skip("SQLite's database-wide write lock only")
     headers = login(make_user("admin"))
+    with app.app_context(), get_engine().connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     writer = sqlite3.connect(url.database, isolation_level=None)
     try:
         writer.execute("BEGIN IMMEDIATE")  # as an import or a route plan in progress would
