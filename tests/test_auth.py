@@ -3,6 +3,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -172,12 +173,10 @@ def test_failures_from_one_client_address_across_emails_are_limited(client, app,
 
 WORKER = """
 import sys
-import threading
-import time
 from field_ops import create_app
-database_url, storage, email, password, attempts = sys.argv[1:]
-settings = {"DATABASE_URL": database_url, "RATELIMIT_STORAGE_URI": storage, "SECRET_KEY": "s" * 40}
-client = create_app(settings).test_client()
+database_url, storage, prefix, email, password, attempts = sys.argv[1:]
+settings = {"DATABASE_URL": database_url, "RATELIMIT_STORAGE_URI": storage, "RATELIMIT_KEY_PREFIX": prefix}
+client = create_app({**settings, "SECRET_KEY": "s" * 40}).test_client()
 for _ in range(int(attempts)):
     print(client.post("/api/v1/auth/token", json={"email": email, "password": password}).status_code)
 """
@@ -188,21 +187,21 @@ def test_failed_login_counters_are_shared_across_worker_processes_through_redis(
     or another host behind the load balancer), because the counters live in Redis."""
     storage = "redis://127.0.0.1:6379/15"
     try:
-        redis.Redis.from_url(storage, socket_connect_timeout=1).flushdb()
+        redis.Redis.from_url(storage, socket_connect_timeout=1).ping()
     except redis.exceptions.ConnectionError:
         pytest.skip("no Redis server on 127.0.0.1:6379")
-    user = make_user()
+    # Keys of this run only: other runs may share the Redis server (their counters expire).
+    prefix = f"field-ops-test-{uuid.uuid4().hex}"
+    user = make_user(email=f"{prefix}@example.com")
 
     def worker(password: str, attempts: int) -> list[str]:
-        argv = [sys.executable, "-c", WORKER, app.config["DATABASE_URL"], storage, user.email, password, str(attempts)]
+        argv = [sys.executable, "-c", WORKER, app.config["DATABASE_URL"], storage, prefix, user.email, password]
+        argv.append(str(attempts))
         result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True)
         return result.stdout.split()
 
-    try:
-        assert worker("wrong", 5) == ["401"] * 5
-        assert worker(PASSWORD, 1) == ["429"]
-    finally:
-        redis.Redis.from_url(storage).flushdb()
+    assert worker("wrong", 5) == ["401"] * 5
+    assert worker(PASSWORD, 1) == ["429"]
 
 
 def test_twenty_wrong_passwords_at_once_for_one_email_get_at_most_five_tries(app, make_user):

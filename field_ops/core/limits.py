@@ -45,7 +45,9 @@ def claim_login_attempt() -> list[tuple[RateLimitItem, str]]:
         return []
     config = current_app.config
     claimed: list[tuple[RateLimitItem, str]] = []
+    prefix = config.get("RATELIMIT_KEY_PREFIX", "")
     for setting, key in (("LOGIN_FAILURES_PER_EMAIL", login_email_key()), ("LOGIN_FAILURES_PER_IP", login_ip_key())):
+        key = f"{prefix}{key}"
         for item in parse_many(config[setting]):
             claimed.append((item, key))
             if not limiter.limiter.hit(item, key):
