@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -12,7 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 from field_ops.core import db, errors, limits
 from field_ops.core.api import FieldOpsApi
-from field_ops.core.config import DEV_SECRET_KEY, load_config
+from field_ops.core.config import load_config, resolve_secret_key
 
 API_VERSION = "1.0.0"
 
@@ -56,8 +55,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         os.makedirs(app.instance_path, exist_ok=True)
     if app.config["PROXY_FIX_X_FOR"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])  # type: ignore[method-assign]
-    if app.config["SECRET_KEY"] == DEV_SECRET_KEY and not (app.debug or app.config["TESTING"]):
-        logging.getLogger(__name__).warning("SECRET_KEY is not set: using the development key")
+    app.config["SECRET_KEY"] = resolve_secret_key(app.config)
 
     db.init_app(app)
     limits.init_app(app)

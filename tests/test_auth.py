@@ -1,5 +1,9 @@
+import statistics
 import subprocess
 import sys
+import threading
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -170,8 +174,9 @@ def test_failures_from_one_client_address_across_emails_are_limited(client, app,
 WORKER = """
 import sys
 from field_ops import create_app
-database_url, storage, email, password, attempts = sys.argv[1:]
-client = create_app({"DATABASE_URL": database_url, "RATELIMIT_STORAGE_URI": storage}).test_client()
+database_url, storage, prefix, email, password, attempts = sys.argv[1:]
+settings = {"DATABASE_URL": database_url, "RATELIMIT_STORAGE_URI": storage, "RATELIMIT_KEY_PREFIX": prefix}
+client = create_app({**settings, "SECRET_KEY": "s" * 40}).test_client()
 for _ in range(int(attempts)):
     print(client.post("/api/v1/auth/token", json={"email": email, "password": password}).status_code)
 """
@@ -182,18 +187,70 @@ def test_failed_login_counters_are_shared_across_worker_processes_through_redis(
     or another host behind the load balancer), because the counters live in Redis."""
     storage = "redis://127.0.0.1:6379/15"
     try:
-        redis.Redis.from_url(storage, socket_connect_timeout=1).flushdb()
+        redis.Redis.from_url(storage, socket_connect_timeout=1).ping()
     except redis.exceptions.ConnectionError:
         pytest.skip("no Redis server on 127.0.0.1:6379")
-    user = make_user()
+    # Keys of this run only: other runs may share the Redis server (their counters expire).
+    prefix = f"field-ops-test-{uuid.uuid4().hex}"
+    user = make_user(email=f"{prefix}@example.com")
 
     def worker(password: str, attempts: int) -> list[str]:
-        argv = [sys.executable, "-c", WORKER, app.config["DATABASE_URL"], storage, user.email, password, str(attempts)]
+        argv = [sys.executable, "-c", WORKER, app.config["DATABASE_URL"], storage, prefix, user.email, password]
+        argv.append(str(attempts))
         result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True)
         return result.stdout.split()
 
-    try:
-        assert worker("wrong", 5) == ["401"] * 5
-        assert worker(PASSWORD, 1) == ["429"]
-    finally:
-        redis.Redis.from_url(storage).flushdb()
+    assert worker("wrong", 5) == ["401"] * 5
+    assert worker(PASSWORD, 1) == ["429"]
+
+
+def test_twenty_wrong_passwords_at_once_for_one_email_get_at_most_five_tries(app, make_user):
+    user = make_user()
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def guess():
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post("/api/v1/auth/token", json={"email": user.email, "password": "x"}).status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(statuses) == 20
+    print(f"20 concurrent wrong passwords for one email: {statuses.count(401)} x 401, {statuses.count(429)} x 429")
+    assert statuses.count(401) == 5, sorted(statuses)
+    assert statuses.count(429) == 15
+
+
+def test_an_unknown_email_answers_as_fast_as_a_wrong_password(app, client, make_user, monkeypatch):
+    """The same hashing work either way, so timing does not tell which emails have accounts."""
+    monkeypatch.setitem(app.config, "PASSWORD_HASH_TIME_COST", 2)
+    monkeypatch.setitem(app.config, "PASSWORD_HASH_MEMORY_COST", 16384)
+    monkeypatch.setitem(app.config, "LOGIN_FAILURES_PER_EMAIL", "1000 per minute")
+    monkeypatch.setitem(app.config, "LOGIN_FAILURES_PER_IP", "1000 per minute")
+    user = make_user()
+    client.post("/api/v1/auth/token", json={"email": "warm-up@example.com", "password": "x"})
+
+    def timed(email: str) -> float:
+        started = time.perf_counter()
+        assert client.post("/api/v1/auth/token", json={"email": email, "password": "wrong"}).status_code == 401
+        return time.perf_counter() - started
+
+    # The machine may be busy: up to three rounds, one of which must show the two alike.
+    # (Hashing on every miss made an unknown email about twice as slow in every round.)
+    rounds = []
+    for round_ in range(3):
+        known, unknown = [], []
+        for n in range(15):
+            known.append(timed(user.email))
+            unknown.append(timed(f"nobody{round_}-{n}@example.com"))
+        known_median, unknown_median = statistics.median(known), statistics.median(unknown)
+        rounds.append((known_median, unknown_median))
+        print(f"login medians: known email {known_median * 1000:.1f} ms, unknown {unknown_median * 1000:.1f} ms")
+        if abs(unknown_median - known_median) <= 0.25 * known_median:
+            break
+    else:
+        pytest.fail(f"unknown and known emails take visibly different times: {rounds}")

@@ -1,6 +1,9 @@
 import logging
 
+import pytest
+
 from field_ops import create_app
+from field_ops.core.db import get_engine
 
 
 def test_malformed_json_is_a_400_problem(client, admin_headers):
@@ -93,3 +96,51 @@ def test_a_manager_reads_only_their_dealerships_audit_entries(app, client, make_
         record_audit(session, actor=None, action="x.other", entity_type="account", entity_id=2, dealership_id=other.id)
     trail = client.get("/api/v1/audit", headers=login(manager)).json
     assert [entry["action"] for entry in trail] == ["x.mine"]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_entries SET action = 'x.rewritten'", "DELETE FROM audit_entries"],
+)
+def test_the_database_refuses_to_rewrite_or_remove_audit_entries(app, statement):
+    from sqlalchemy import func, select, text
+    from sqlalchemy.exc import DatabaseError
+
+    from field_ops.audit.models import AuditEntry
+    from field_ops.audit.service import record_audit
+    from field_ops.core.db import transaction
+
+    with app.app_context(), transaction() as session:
+        record_audit(session, actor=None, action="x.kept", entity_type="account", entity_id=1)
+    with app.app_context():
+        with pytest.raises(DatabaseError, match="append-only"), transaction() as session:
+            session.execute(text(statement))
+        with transaction() as session:
+            assert session.scalars(select(AuditEntry.action)).all() == ["x.kept"]
+            assert session.scalar(select(func.count()).select_from(AuditEntry)) == 1
+
+
+def test_on_sqlite_reads_answer_while_another_request_holds_the_write_lock(app, client, make_user, login):
+    import sqlite3
+    import time
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(app.config["DATABASE_URL"])
+    if url.get_backend_name() != "sqlite":
+        pytest.skip("SQLite's database-wide write lock only")
+    headers = login(make_user("admin"))
+    with app.app_context(), get_engine().connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    writer = sqlite3.connect(url.database, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # as an import or a route plan in progress would
+        writer.execute("UPDATE users SET name = name")
+        started = time.perf_counter()
+        assert client.get("/readyz").status_code == 200
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+        assert client.get("/api/v1/visits", headers=headers).status_code == 200
+        assert time.perf_counter() - started < 2
+    finally:
+        writer.rollback()
+        writer.close()

@@ -8,6 +8,7 @@ from field_ops.accounts import service
 from field_ops.accounts.schemas import AccountPatchSchema, AccountQuerySchema, AccountSchema
 from field_ops.core.api import requires_login
 from field_ops.core.auth import current_user
+from field_ops.core.concurrency import lock_and_check_etag
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.users.models import Role
@@ -53,5 +54,5 @@ class AccountById(MethodView):
         """Change an account; a change of restrictions needs `restriction_note` and is audited"""
         session = get_session()
         account = service.get_account(session, current_user(), account_id)
-        blp.check_etag(account, AccountSchema)
+        lock_and_check_etag(blp, session, account, AccountSchema)
         return service.update_account(session, actor=current_user(), account=account, changes=changes)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from flask import g, has_app_context
+from marshmallow import fields, post_dump, validate
 
 from field_ops.core.schemas import Money, StrictSchema, Timestamp
 from field_ops.geocoding.schemas import AddressSchema, LatitudeField, LongitudeField
@@ -36,6 +37,14 @@ class AccountSchema(StrictSchema):
     restriction_note = fields.String(allow_none=True, validate=validate.Length(max=2000))
     created_at = Timestamp(dump_only=True)
     updated_at = Timestamp(dump_only=True)
+
+    @post_dump
+    def _without_note_for_reps(self, data: dict, **_kwargs) -> dict:
+        """A rep never reads `restriction_note` (it may name a lawyer or a court case)."""
+        user = g.get("current_user") if has_app_context() else None
+        if user is not None and user.role == "rep":
+            data.pop("restriction_note", None)
+        return data
 
 
 class AccountPatchSchema(StrictSchema):

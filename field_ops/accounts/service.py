@@ -16,7 +16,8 @@ from field_ops.core.errors import Conflict, NotFound, field_error
 from field_ops.core.scope import ensure_visible, scoped
 from field_ops.dealerships.models import Dealership
 from field_ops.geocoding.service import locate, relocate
-from field_ops.users.models import User
+from field_ops.users.models import Role, User
+from field_ops.visits.models import Visit
 
 AGING_BUCKET_RANGES = {"1-30": (1, 30), "31-60": (31, 60), "61-90": (61, 90), "91+": (91, None)}
 
@@ -93,7 +94,16 @@ def get_account(session: Session, actor: User, account_id: int) -> Account:
     if account is None:
         raise NotFound("Account not found.")
     ensure_visible(actor, account.dealership_id, "Account")
+    if actor.role == Role.REP:
+        own = _accounts_of_reps_visits(actor).where(Visit.account_id == account.id).limit(1)
+        if session.scalar(own) is None:
+            raise NotFound("Account not found.")
     return account
+
+
+def _accounts_of_reps_visits(actor: User) -> Select:
+    """A rep reads only the accounts of the visits assigned to them."""
+    return select(Visit.account_id).where(Visit.assigned_rep_id == actor.id)
 
 
 def list_accounts_query(
@@ -107,6 +117,8 @@ def list_accounts_query(
     q: str | None = None,
 ) -> Select:
     stmt = scoped(select(Account), actor, Account.dealership_id)
+    if actor.role == Role.REP:
+        stmt = stmt.where(Account.id.in_(_accounts_of_reps_visits(actor)))
     if dealership_id is not None:
         stmt = stmt.where(Account.dealership_id == dealership_id)
     if days_past_due_min is not None:
@@ -123,11 +135,14 @@ def list_accounts_query(
         stmt = stmt.where(any_restriction if restricted else ~any_restriction)
     if q:
         term = q.strip().lower()
-        like = f"%{term}%"
-        matches = [func.lower(Account.customer_name).like(like), func.lower(Account.account_number).like(like)]
+        # `%` and `_` typed by a user are literal characters, not wildcards.
+        matches = [
+            func.lower(Account.customer_name).contains(term, autoescape=True),
+            func.lower(Account.account_number).contains(term, autoescape=True),
+        ]
         digits = re.sub(r"\D", "", term)
         if len(digits) >= 3:
-            matches.append(Account.phone.like(f"%{digits}%"))
+            matches.append(Account.phone.contains(digits, autoescape=True))
         stmt = stmt.where(or_(*matches))
     return stmt.order_by(Account.id)
 

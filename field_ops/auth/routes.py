@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask import current_app
 from flask_smorest import Blueprint
 
 from field_ops.auth import service
@@ -8,16 +7,12 @@ from field_ops.auth.schemas import LogoutRequestSchema, RefreshRequestSchema, To
 from field_ops.core.api import documents_errors, requires_login
 from field_ops.core.auth import current_claims
 from field_ops.core.db import get_session
-from field_ops.core.limits import is_failed_login, limiter, login_email_key, login_ip_key
+from field_ops.core.limits import claim_login_attempt, release_login_attempt
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign in, refresh, sign out")
 
 
 @blp.route("/token", methods=["POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_FAILURES_PER_EMAIL"], key_func=login_email_key, deduct_when=is_failed_login
-)
-@limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_IP"], key_func=login_ip_key, deduct_when=is_failed_login)
 @documents_errors(blp, 400, 401, 422, 429)
 @blp.arguments(TokenRequestSchema)
 @blp.response(200, TokenPairSchema)
@@ -27,7 +22,10 @@ def issue_token(body):
     Answers 429 `too_many_attempts` with `Retry-After` after repeated failures for one
     email or one client address.
     """
-    return service.log_in(get_session(), body["email"], body["password"])
+    claimed = claim_login_attempt()
+    pair = service.log_in(get_session(), body["email"], body["password"])
+    release_login_attempt(claimed)
+    return pair
 
 
 @blp.route("/refresh", methods=["POST"])

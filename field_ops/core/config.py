@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,45 @@ DEFAULT_STATE_CONTACT_RULES: dict[str, dict[str, Any]] = {
 DEV_SECRET_KEY = "dev-only-secret-change-me-in-production-0123456789"
 
 
+class MissingSecretKey(RuntimeError):
+    """Raised at start-up: without SECRET_KEY anyone could sign access tokens."""
+
+
+def resolve_secret_key(config: dict[str, Any]) -> str:
+    """SECRET_KEY as configured; the tests' fixed key; or, for the local demo only, a random key
+    generated once into the instance folder. Anything else refuses to start."""
+    if config["SECRET_KEY"]:
+        return config["SECRET_KEY"]
+    if config["TESTING"]:
+        return DEV_SECRET_KEY
+    if config["DEMO"]:
+        path = Path(config["DEMO_SECRET_KEY_FILE"])
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+    raise MissingSecretKey(
+        "SECRET_KEY is not set: set it to a long random value (or run the local demo with FIELD_OPS_DEMO=1)."
+    )
+
+
 def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the app configuration: defaults, then the environment, then explicit overrides."""
     sqlite_default = "sqlite:///" + str(Path(instance_path) / "field_ops.sqlite3")
     config: dict[str, Any] = {
         "DATABASE_URL": os.environ.get("DATABASE_URL", sqlite_default),
-        "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
+        # PostgreSQL only: no request may hang on a silent database (see README).
+        "DATABASE_STATEMENT_TIMEOUT_SECONDS": _env_float("DATABASE_STATEMENT_TIMEOUT_SECONDS", 20.0),
+        "DATABASE_CONNECT_TIMEOUT_SECONDS": _env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 3),
+        "DATABASE_POOL_TIMEOUT_SECONDS": _env_float("DATABASE_POOL_TIMEOUT_SECONDS", 5.0),
+        "DATABASE_KEEPALIVES_IDLE_SECONDS": _env_int("DATABASE_KEEPALIVES_IDLE_SECONDS", 30),
+        "READYZ_TIMEOUT_SECONDS": _env_float("READYZ_TIMEOUT_SECONDS", 1.5),
+        "SECRET_KEY": os.environ.get("SECRET_KEY", ""),
+        # The local demo (`scripts/serve-demo`) may run without SECRET_KEY: a random key is kept here.
+        "DEMO": _env_bool("FIELD_OPS_DEMO", False),
+        "DEMO_SECRET_KEY_FILE": os.environ.get("DEMO_SECRET_KEY_FILE", str(Path(instance_path) / "secret_key")),
         "ACCESS_TOKEN_TTL_SECONDS": _env_int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60),
         "REFRESH_TOKEN_TTL_SECONDS": _env_int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
         "LOGIN_FAILURES_PER_EMAIL": os.environ.get("LOGIN_FAILURES_PER_EMAIL", "5 per 15 minutes"),

@@ -7,16 +7,20 @@ write is one transaction. Service functions flush, never commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from blinker import Namespace
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, Numeric, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from field_ops.core.deadlines import watchdog
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -74,11 +78,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str) -> Engine:
-    kwargs: dict = {"pool_pre_ping": True}
+def make_engine(url: str, settings: Mapping[str, Any] | None = None, **engine_kwargs: Any) -> Engine:
+    settings = settings or {}
     if url.startswith("postgresql"):
-        kwargs["connect_args"] = {"connect_timeout": 3}
-    engine = create_engine(url, **kwargs)
+        return _postgresql_engine(url, settings, **engine_kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **engine_kwargs)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -89,17 +93,77 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=10000")
+            # WAL: readers never wait for a writer, and a writer never waits for readers.
+            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
 
     return engine
 
 
+def _postgresql_engine(url: str, settings: Mapping[str, Any], **engine_kwargs: Any) -> Engine:
+    """Bounded waits everywhere: connecting, the pool, each statement (server and client side)."""
+    statement_s = float(settings.get("DATABASE_STATEMENT_TIMEOUT_SECONDS", 20.0))
+    connect_s = int(settings.get("DATABASE_CONNECT_TIMEOUT_SECONDS", 3))
+    idle_s = int(settings.get("DATABASE_KEEPALIVES_IDLE_SECONDS", 30))
+    connect_args = {
+        "connect_timeout": connect_s,
+        "options": f"-c statement_timeout={int(statement_s * 1000)}",
+        "keepalives": 1,
+        "keepalives_idle": idle_s,
+        "keepalives_interval": max(1, idle_s // 3),
+        "keepalives_count": 3,
+    }
+    if "poolclass" not in engine_kwargs:
+        engine_kwargs.setdefault("pool_timeout", float(settings.get("DATABASE_POOL_TIMEOUT_SECONDS", 5.0)))
+    engine = create_engine(url, connect_args=connect_args, **engine_kwargs)
+    # The server cancels a long statement itself; the client gives up a little later, when the
+    # server cannot even do that (stopped, unreachable).
+    client_deadline = statement_s + 1.0
+    ping_deadline = float(connect_s)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _arm(connection, cursor, statement, parameters, context, executemany):
+        watchdog.arm(cursor.connection, client_deadline)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _disarm(connection, cursor, statement, parameters, context, executemany):
+        watchdog.disarm(cursor.connection)
+
+    @event.listens_for(engine, "handle_error")
+    def _disarm_on_error(context):
+        if context.connection is not None and not context.connection.closed:
+            watchdog.disarm(context.connection.connection.dbapi_connection)
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, _record, _proxy):
+        # pool_pre_ping, but under a deadline: a dead or silent connection is replaced.
+        watchdog.arm(dbapi_connection, ping_deadline)
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            dbapi_connection.rollback()
+        except Exception as exc:
+            raise DisconnectionError("the database did not answer the ping") from exc
+        finally:
+            watchdog.disarm(dbapi_connection)
+
+    return engine
+
+
+def _may_write() -> bool:
+    """A request that may write takes SQLite's write lock up front; reads (GET, HEAD, OPTIONS)
+    never do. CLI commands and jobs outside a request count as writers."""
+    if not has_request_context():
+        return True
+    return request.method not in {"GET", "HEAD", "OPTIONS"}
+
+
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"], app.config)
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
 

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, Response
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from field_ops.core.db import commit_request_session, rollback_request_session
@@ -278,7 +279,7 @@ def handle_too_deep(error: RecursionError) -> Response:
     return problem_response(400, "malformed_json", "Malformed JSON", "The request body is nested too deeply.")
 
 
-def handle_operational_error(error: OperationalError) -> Response:
+def handle_operational_error(error: OperationalError | PoolTimeout) -> Response:
     rollback_request_session()
     log.exception("database unavailable")
     return problem_response(503, "service_unavailable", "Service unavailable", "The database is unavailable.")
@@ -296,6 +297,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(OperationalError, handle_operational_error)
+    app.register_error_handler(PoolTimeout, handle_operational_error)  # no connection free in time
     app.register_error_handler(DataError, handle_out_of_range)
     app.register_error_handler(OverflowError, handle_out_of_range)
     app.register_error_handler(RecursionError, handle_too_deep)

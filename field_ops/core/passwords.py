@@ -23,11 +23,19 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """One hash made once per cost setting: an unknown email costs one verify, like a known one."""
+    dummies = current_app.extensions.setdefault("password_dummy_hashes", {})
+    key = (hasher.time_cost, hasher.memory_cost)
+    if key not in dummies:
+        dummies[key] = hasher.hash(_DUMMY_PASSWORD)
+    return dummies[key]
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     hasher = _hasher()
     if password_hash is None:
-        dummy = current_app.extensions.setdefault("password_dummy_hash", hasher.hash(_DUMMY_PASSWORD))
-        password_hash, password = dummy, password + "x"
+        password_hash, password = _dummy_hash(hasher), password + "x"
     try:
         return hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):

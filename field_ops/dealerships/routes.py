@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from field_ops.core.api import requires_login
 from field_ops.core.auth import current_user
+from field_ops.core.concurrency import lock_and_check_etag
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.dealerships import service
@@ -14,7 +15,7 @@ from field_ops.users.models import Role
 
 blp = Blueprint("dealerships", __name__, url_prefix="/api/v1/dealerships", description="Dealerships (lots)")
 
-WRITERS = (Role.ADMIN, Role.SPECIALIST)
+WRITERS = (Role.ADMIN,)
 
 
 @blp.route("")
@@ -52,5 +53,5 @@ class DealershipById(MethodView):
         """Change a dealership"""
         session = get_session()
         dealership = service.get_dealership(session, current_user(), dealership_id)
-        blp.check_etag(dealership, DealershipSchema)
+        lock_and_check_etag(blp, session, dealership, DealershipSchema)
         return service.update_dealership(session, actor=current_user(), dealership=dealership, changes=changes)

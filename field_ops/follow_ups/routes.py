@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 
 from field_ops.core.api import requires_login
 from field_ops.core.auth import current_user
+from field_ops.core.concurrency import lock_and_check_etag
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.follow_ups import service
@@ -44,6 +45,6 @@ class FollowUpById(MethodView):
     def patch(self, changes, follow_up_id):
         """Close a follow-up: `done`, or `dismissed` with a note (409 `invalid_transition` once closed)"""
         session = get_session()
-        follow_up = service.get_follow_up(session, current_user(), follow_up_id, for_update=True)
-        blp.check_etag(follow_up, FollowUpSchema)
+        follow_up = service.get_follow_up(session, current_user(), follow_up_id)
+        lock_and_check_etag(blp, session, follow_up, FollowUpSchema)
         return service.resolve_follow_up(session, actor=current_user(), follow_up=follow_up, **changes)

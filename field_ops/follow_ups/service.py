@@ -96,10 +96,9 @@ def raise_follow_ups(session: Session, *, actor: User | None, causes: list[Cause
     return created
 
 
-def get_follow_up(session: Session, actor: User, follow_up_id: int, *, for_update: bool = False) -> FollowUp:
-    """Raises NotFound, also for another lot's follow-up. `for_update` locks the row, so of two
-    writers holding the same ETag the second sees the first one's change (and gets 412)."""
-    follow_up = session.get(FollowUp, follow_up_id, with_for_update=for_update)
+def get_follow_up(session: Session, actor: User, follow_up_id: int) -> FollowUp:
+    """Raises NotFound, also for another lot's follow-up."""
+    follow_up = session.get(FollowUp, follow_up_id)
     if follow_up is None:
         raise NotFound("Follow-up not found.")
     ensure_visible(actor, follow_up.dealership_id, "Follow-up")

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from field_ops.core.api import requires_login
 from field_ops.core.auth import current_user
+from field_ops.core.concurrency import lock_and_check_etag
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.lot_issues import service
@@ -89,8 +90,8 @@ class LotIssueById(MethodView):
         `field_not_allowed_for_role` otherwise).
         """
         session = get_session()
-        issue = service.get_lot_issue(session, current_user(), issue_id, for_update=True)
-        blp.check_etag(issue, LotIssueSchema)
+        issue = service.get_lot_issue(session, current_user(), issue_id)
+        lock_and_check_etag(blp, session, issue, LotIssueSchema)
         return service.update_lot_issue(session, actor=current_user(), issue=issue, changes=changes)
 
 

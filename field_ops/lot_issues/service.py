@@ -90,13 +90,9 @@ def _is_overdue(now: datetime) -> ColumnElement[bool]:
 # --- reads ---------------------------------------------------------------------------------
 
 
-def get_lot_issue(session: Session, actor: User, issue_id: int, *, for_update: bool = False) -> LotIssue:
-    """Raises NotFound, also for another lot's issue. `for_update` locks the row, so of two
-    writers holding the same ETag the second compares against the first one's result."""
-    stmt = select(LotIssue).where(LotIssue.id == issue_id)
-    if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    issue = session.scalar(stmt)
+def get_lot_issue(session: Session, actor: User, issue_id: int) -> LotIssue:
+    """Raises NotFound, also for another lot's issue."""
+    issue = session.get(LotIssue, issue_id)
     if issue is None:
         raise NotFound("Lot issue not found.")
     ensure_visible(actor, issue.dealership_id, "Lot issue")

@@ -587,7 +587,8 @@ def get_my_route(session: Session, rep: User, day: date | None) -> tuple[date, R
         if rep.dealerships:
             zone = rep.dealerships[0].timezone
         day = utcnow().astimezone(ZoneInfo(zone)).date()
-    route = session.scalar(select(Route).where(Route.rep_id == rep.id, Route.date == day).order_by(Route.id.desc()))
+    mine = scoped(select(Route), rep, Route.dealership_id).where(Route.rep_id == rep.id, Route.date == day)
+    route = session.scalar(mine.order_by(Route.id.desc()))
     return day, route
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from field_ops.accounts.models import Account
 from field_ops.core.db import utcnow
 from field_ops.core.errors import NotFound
+from field_ops.core.scope import in_scope
 from field_ops.schedules.models import CalendarToken
 from field_ops.schedules.service import one_line_address
 from field_ops.users.models import User
@@ -88,6 +89,7 @@ def rep_calendar(session: Session, user: User) -> bytes:
         .join(Account, Visit.account_id == Account.id)
         .where(
             Visit.assigned_rep_id == user.id,
+            in_scope(user, Visit.dealership_id),
             Visit.scheduled_date >= today - timedelta(days=DAYS_BACK),
             Visit.scheduled_date <= today + timedelta(days=DAYS_AHEAD),
         )

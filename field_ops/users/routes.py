@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from field_ops.core.api import requires_login
 from field_ops.core.auth import current_user
+from field_ops.core.concurrency import lock_and_check_etag
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.users import service
@@ -60,5 +61,5 @@ class UserById(MethodView):
         """Change a user (admin); `active: false` cuts them off at once, tokens included"""
         session = get_session()
         user = service.get_user(session, user_id)
-        blp.check_etag(user, UserSchema)
+        lock_and_check_etag(blp, session, user, UserSchema)
         return service.update_user(session, actor=current_user(), user=user, changes=changes)

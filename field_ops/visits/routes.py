@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from field_ops.core import idempotency
 from field_ops.core.api import requires_login
 from field_ops.core.auth import current_user
+from field_ops.core.concurrency import lock_and_check_etag
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.users.models import Role
@@ -28,6 +29,7 @@ blp = Blueprint("visits", __name__, url_prefix="/api/v1/visits", description="Vi
 BOOKERS = (Role.ADMIN, Role.SPECIALIST)
 FIELD_WORKERS = (Role.ADMIN, Role.SPECIALIST, Role.REP)
 LOCATION_HEADER = {"description": "The outcome's URL", "schema": {"type": "string"}}
+OUTCOME_RECORDERS = (*FIELD_WORKERS, Role.MANAGER)
 IDEMPOTENCY_HEADER = {
     "in": "header",
     "name": "Idempotency-Key",
@@ -77,7 +79,7 @@ class VisitById(MethodView):
         """Reschedule, reassign, reprioritise or cancel a visit (the booking rules apply again)"""
         session = get_session()
         visit = service.get_visit(session, current_user(), visit_id)
-        blp.check_etag(visit, VisitSchema)
+        lock_and_check_etag(blp, session, visit, VisitSchema)
         return service.update_visit(session, actor=current_user(), visit=visit, changes=changes)
 
 
@@ -101,7 +103,7 @@ class VisitOutcome(MethodView):
         """Read what a visit's outcome recorded (404 while none is)"""
         return service.get_outcome(get_session(), current_user(), visit_id)
 
-    @requires_login(blp, *FIELD_WORKERS, errors=(400, 404, 409, 422, 428))
+    @requires_login(blp, *OUTCOME_RECORDERS, errors=(400, 404, 409, 422, 428))
     @blp.doc(parameters=[IDEMPOTENCY_HEADER])
     @blp.arguments(OutcomeFieldsSchema)
     @blp.response(201, OutcomeSchema, headers={"Location": LOCATION_HEADER})
@@ -132,7 +134,7 @@ class VisitOutcome(MethodView):
 
 
 @blp.route("/outcomes:batch", methods=["POST"])
-@requires_login(blp, *FIELD_WORKERS, errors=(400, 422))
+@requires_login(blp, *OUTCOME_RECORDERS, errors=(400, 422))
 @blp.arguments(OutcomeBatchSchema)
 @blp.response(207, OutcomeBatchResponseSchema)
 def record_outcomes_batch(body):

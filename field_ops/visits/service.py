@@ -353,6 +353,8 @@ def _check_field_actor(actor: User, visit: Visit) -> None:
         return
     if actor.role == Role.REP and visit.assigned_rep_id == actor.id:
         return
+    if actor.role == Role.MANAGER and visit.kind == VisitKind.DEALERSHIP_APPOINTMENT:
+        return  # at their own lot: get_visit has already kept other lots out of scope
     if actor.role == Role.REP:
         raise NotAssignedRep("Only the rep assigned to this visit may record it.")
     raise Forbidden("Your role may not record field work.")
