@@ -81,6 +81,9 @@ def _register_blueprints(api: FieldOpsApi) -> None:
     from field_ops.accounts.routes import blp as accounts_blp
     from field_ops.audit.routes import blp as audit_blp
     from field_ops.auth.routes import blp as auth_blp
+    from field_ops.campaigns.routes import blp as campaigns_blp
+    from field_ops.collections.routes import blp as collections_blp
+    from field_ops.contacts.routes import blp as contacts_blp
     from field_ops.core.ops import blp as ops_blp
     from field_ops.dealerships.routes import blp as dealerships_blp
     from field_ops.routing.routes import blp as routing_blp
@@ -97,6 +100,9 @@ def _register_blueprints(api: FieldOpsApi) -> None:
         visits_blp,
         routing_blp,
         schedules_blp,
+        contacts_blp,
+        collections_blp,
+        campaigns_blp,
         audit_blp,
     ):
         api.register_blueprint(blueprint)

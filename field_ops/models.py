@@ -3,6 +3,8 @@
 from field_ops.accounts.models import Account
 from field_ops.audit.models import AuditEntry
 from field_ops.auth.models import LoginSession, RefreshToken
+from field_ops.campaigns.models import Campaign, CampaignResult
+from field_ops.contacts.models import Contact
 from field_ops.core.idempotency import IdempotencyRecord
 from field_ops.dealerships.models import Dealership
 from field_ops.routing.models import Route, RoutePlan
@@ -12,6 +14,9 @@ from field_ops.visits.models import Outcome, Visit
 __all__ = [
     "Account",
     "AuditEntry",
+    "Campaign",
+    "CampaignResult",
+    "Contact",
     "Dealership",
     "IdempotencyRecord",
     "Outcome",

@@ -4,7 +4,19 @@ from marshmallow import fields, validate
 
 from field_ops.core.schemas import StrictSchema, Timestamp
 
-ENTITY_TYPES = ["user", "dealership", "account", "visit", "outcome", "route", "schedule", "lot_issue", "follow_up"]
+ENTITY_TYPES = [
+    "user",
+    "dealership",
+    "account",
+    "visit",
+    "outcome",
+    "route",
+    "schedule",
+    "lot_issue",
+    "follow_up",
+    "contact",
+    "campaign",
+]
 
 
 class AuditQuerySchema(StrictSchema):
