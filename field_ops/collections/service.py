@@ -41,7 +41,7 @@ def _summaries(session: Session, lot_ids: list[int], date_from: date, date_to: d
     reps = figures.rep_figures(session, period)
     kept_by_rep = figures.promises_kept_by_rep(session, period)
     rep_ids = {rep for per_lot in reps.values() for rep in per_lot}
-    rep_names = dict(session.execute(select(User.id, User.name).where(User.id.in_(rep_ids)))) if rep_ids else {}
+    rep_names = dict(session.execute(select(User.id, User.name).where(User.id.in_(rep_ids))).all()) if rep_ids else {}
 
     summaries = []
     for lot in lot_ids:
