@@ -81,6 +81,18 @@ def _day_loads(session: Session, dealership_id: int, days: list[date]) -> Counte
     return Counter(dict(rows.all()))
 
 
+def _result(account: Account, status: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "account_id": account.id,
+        "status": status,
+        "visit_id": None,
+        "date": None,
+        "code": None,
+        "detail": None,
+        **fields,
+    }
+
+
 def _book_account(
     session: Session,
     actor: User,
@@ -97,12 +109,9 @@ def _book_account(
     depends on the day. Each attempt is a savepoint: a refusal leaves nothing behind."""
     open_days = sorted((day for day in days if loads[day] < cap), key=lambda day: (loads[day], day))
     if not open_days:
-        return {
-            "account_id": account.id,
-            "status": "skipped",
-            "code": DAILY_CAP_REACHED,
-            "detail": f"Every day of the campaign already holds {cap} visits at the lot.",
-        }
+        return _result(
+            account, "skipped", code=DAILY_CAP_REACHED, detail=f"Every day of the campaign already holds {cap} visits."
+        )
     refusal: ProblemError | None = None
     for day in open_days:
         try:
@@ -122,9 +131,9 @@ def _book_account(
                 continue
             break
         loads[day] += 1
-        return {"account_id": account.id, "status": "booked", "visit_id": visit.id, "date": day}
+        return _result(account, "booked", visit_id=visit.id, date=day)
     assert refusal is not None
-    return {"account_id": account.id, "status": "skipped", "code": refusal.code, "detail": refusal.detail}
+    return _result(account, "skipped", code=refusal.code, detail=refusal.detail)
 
 
 def create_campaign(
@@ -224,10 +233,10 @@ def _plain_result(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "account_id": result["account_id"],
         "status": result["status"],
-        "visit_id": result.get("visit_id"),
-        "date": result["date"].isoformat() if result.get("date") else None,
-        "code": result.get("code"),
-        "detail": result.get("detail"),
+        "visit_id": result["visit_id"],
+        "date": result["date"].isoformat() if result["date"] else None,
+        "code": result["code"],
+        "detail": result["detail"],
     }
 
 
