@@ -194,6 +194,7 @@ def test_a_dry_run_reports_and_writes_nothing(app, client, headers, lot, guardra
         ({"window_start": "25:00"}, "validation_error", "window_start"),
         ({"window_start": "17:00", "window_end": "09:00"}, "validation_error", "window_end"),
         ({"max_visits_per_day": 0}, "validation_error", "max_visits_per_day"),
+        ({"dealership_id": 999999}, "validation_error", "dealership_id"),
     ],
 )
 def test_bad_campaigns_are_422_and_write_nothing(app, client, headers, lot, make_account, fields, code, field):

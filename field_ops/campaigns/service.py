@@ -22,7 +22,6 @@ from field_ops.core.db import Money
 from field_ops.core.errors import NotFound, ProblemError, field_error
 from field_ops.core.scope import ensure_visible, scoped
 from field_ops.dealerships.models import Dealership
-from field_ops.dealerships.service import get_dealership
 from field_ops.users.models import User
 from field_ops.visits.models import Outcome, OutcomeCode, Visit, VisitStatus
 from field_ops.visits.service import book_visit
@@ -106,7 +105,8 @@ def _book_account(
     reason: str,
 ) -> dict[str, Any]:
     """Book one account on the least loaded day with room, trying other days only when the refusal
-    depends on the day. Each attempt is a savepoint: a refusal leaves nothing behind."""
+    depends on the day. `book_visit` checks every rule before it writes, so a refusal leaves
+    nothing behind without a savepoint per attempt (two round trips fewer per account)."""
     open_days = sorted((day for day in days if loads[day] < cap), key=lambda day: (loads[day], day))
     if not open_days:
         return _result(
@@ -115,16 +115,15 @@ def _book_account(
     refusal: ProblemError | None = None
     for day in open_days:
         try:
-            with session.begin_nested():
-                visit = book_visit(
-                    session,
-                    actor=actor,
-                    account_id=account.id,
-                    window_start=datetime.combine(day, window[0], tzinfo=zone),
-                    window_end=datetime.combine(day, window[1], tzinfo=zone),
-                    priority=priority,
-                    reason=reason,
-                )
+            visit = book_visit(
+                session,
+                actor=actor,
+                account_id=account.id,
+                window_start=datetime.combine(day, window[0], tzinfo=zone),
+                window_end=datetime.combine(day, window[1], tzinfo=zone),
+                priority=priority,
+                reason=reason,
+            )
         except ProblemError as error:
             refusal = error
             if error.code in DAY_DEPENDENT_CODES:
@@ -153,10 +152,13 @@ def create_campaign(
     partial: bool = False,
 ) -> dict[str, Any]:
     """Book a PV for each account of the segment. Nothing is written on a dry run, or when an account
-    is skipped unless `partial`. Raises NotFound (lot out of scope), 422s for the dates (in the past,
+    is skipped unless `partial`. Raises 422s for an unknown lot, the dates (in the past,
     over 31 days), the window, EmptySegment, and CampaignFailed (with the results) when accounts are
     skipped without `partial`."""
-    dealership = get_dealership(session, actor, dealership_id)
+    dealership = session.get(Dealership, dealership_id)
+    if dealership is None:
+        raise field_error("dealership_id", f"Unknown dealership {dealership_id}.")
+    ensure_visible(actor, dealership.id, "Dealership")
     _check_dates(dealership, date_from, date_to)
     window = (_clock("window_start", window_start), _clock("window_end", window_end))
     if window[1] <= window[0]:
