@@ -83,6 +83,9 @@ def _register_blueprints(api: FieldOpsApi) -> None:
     from field_ops.accounts.routes import blp as accounts_blp
     from field_ops.audit.routes import blp as audit_blp
     from field_ops.auth.routes import blp as auth_blp
+    from field_ops.campaigns.routes import blp as campaigns_blp
+    from field_ops.collections.routes import blp as collections_blp
+    from field_ops.contacts.routes import blp as contacts_blp
     from field_ops.core.ops import blp as ops_blp
     from field_ops.dealerships.routes import blp as dealerships_blp
     from field_ops.follow_ups.routes import blp as follow_ups_blp
@@ -106,6 +109,9 @@ def _register_blueprints(api: FieldOpsApi) -> None:
         schedules_blp,
         lot_issues_blp,
         sync_blp,
+        contacts_blp,
+        collections_blp,
+        campaigns_blp,
         audit_blp,
         follow_ups_blp,
         payments_blp,

@@ -3,6 +3,8 @@
 from field_ops.accounts.models import Account
 from field_ops.audit.models import AuditEntry
 from field_ops.auth.models import LoginSession, RefreshToken
+from field_ops.campaigns.models import Campaign, CampaignResult
+from field_ops.contacts.models import Contact
 from field_ops.core.idempotency import IdempotencyRecord
 from field_ops.dealerships.models import Dealership
 from field_ops.follow_ups.models import FollowUp
@@ -18,6 +20,9 @@ __all__ = [
     "Account",
     "AuditEntry",
     "ChangeLogEntry",
+    "Campaign",
+    "CampaignResult",
+    "Contact",
     "Dealership",
     "FollowUp",
     "JobLock",

@@ -444,6 +444,118 @@ def _ensure_lot_issues(
         summary.count("lot issues")
 
 
+DEMO_CAMPAIGN = "Fall push 31-90 days (demo)"
+DEMO_OUTCOMES = ["payment_collected", "promise_to_pay", "not_home", "payment_collected", "refused", None]
+
+
+def _ensure_campaign_history(session: Session, summary: SeedSummary, dealership: Dealership, office: User) -> None:
+    """A finished campaign two weeks ago (visits done, missed, paid and promised) and the office's
+    contacts since, so a fresh demo's figures and contact log are not empty."""
+    from field_ops.campaigns.models import Campaign, CampaignResult
+    from field_ops.contacts.service import record_contact
+    from field_ops.visits.models import Outcome
+
+    if session.scalar(select(Campaign.id).where(Campaign.dealership_id == dealership.id)) is not None:
+        return
+    zone = ZoneInfo(dealership.timezone)
+    today = datetime.now(zone).date()
+    first, last = today - timedelta(days=14), today - timedelta(days=12)
+    reps = [
+        u
+        for u in session.scalars(select(User).where(User.role == "rep").order_by(User.id))
+        if dealership.id in u.dealership_ids
+    ]
+    accounts = session.scalars(
+        select(Account)
+        .where(Account.dealership_id == dealership.id, Account.days_past_due.between(31, 90))
+        .order_by(Account.days_past_due.desc(), Account.id)
+    ).all()
+    accounts = [a for a in accounts if not a.active_restrictions][:12]
+    campaign = Campaign(
+        dealership_id=dealership.id,
+        name=DEMO_CAMPAIGN,
+        date_from=first,
+        date_to=last,
+        window_start="09:00",
+        window_end="17:00",
+        max_visits_per_day=4,
+        priority="high",
+        segment={"buckets": ["31-60", "61-90"], "min_amount_due": None, "min_days_past_due": None},
+        partial=False,
+        created_by=office.id,
+    )
+    session.add(campaign)
+    session.flush()
+    visits = []
+    for n, account in enumerate(accounts):
+        day = first + timedelta(days=n // 4)
+        rep = reps[n % len(reps)]
+        code = DEMO_OUTCOMES[n % len(DEMO_OUTCOMES)]
+        arrived = datetime.combine(day, time(10 + n % 6, 15), tzinfo=zone)
+        visit = Visit(
+            account_id=account.id,
+            dealership_id=dealership.id,
+            kind="personal_visit",
+            scheduled_date=day,
+            window_start=datetime.combine(day, time(9), tzinfo=zone),
+            window_end=datetime.combine(day, time(17), tzinfo=zone),
+            priority="high",
+            reason=f"Campaign: {DEMO_CAMPAIGN}",
+            status="completed" if code else "missed",
+            assigned_rep_id=rep.id,
+            booked_by=office.id,
+        )
+        if code:
+            off_site = n % 5 == 4
+            visit.checked_in_at, visit.in_window = arrived, True
+            visit.distance_m, visit.on_site = (1250.0, False) if off_site else (40.0, True)
+        session.add(visit)
+        session.flush()
+        visits.append(visit)
+        if code:
+            session.add(
+                Outcome(
+                    visit_id=visit.id,
+                    outcome=code,
+                    amount_collected=Decimal("120.00") if code == "payment_collected" else None,
+                    payment_method="cash" if code == "payment_collected" else None,
+                    promise_date=day + timedelta(days=7) if code == "promise_to_pay" else None,
+                    promise_amount=Decimal("150.00") if code == "promise_to_pay" else None,
+                    recorded_at=arrived + timedelta(minutes=10),
+                    recorded_by=rep.id,
+                )
+            )
+        session.add(
+            CampaignResult(campaign_id=campaign.id, account_id=account.id, status="booked", visit_id=visit.id, date=day)
+        )
+    summary.count("campaigns")
+    summary.count("visits", len(visits))
+    contacts = [
+        ("call", "inbound", "pv_booked", "Called back after the door hanger; PV booked."),
+        ("text", "outbound", "payment_arranged", "Texted a reminder; will pay Friday online."),
+        ("text", "inbound", "escalated_to_dealership", "Says the starter-interrupt device fails; sent to the lot."),
+        ("call", "outbound", "resolved_by_office", "Payment plan explained; customer agreed."),
+        ("email", "inbound", "no_resolution", "Asked for a payoff amount."),
+        ("call", "inbound", "payment_arranged", "Will bring cash to the lot on Saturday."),
+    ]
+    for n, (channel, direction, resolution, text) in enumerate(contacts):
+        visit = visits[n]
+        record_contact(
+            session,
+            actor=office,
+            account_id=visit.account_id,
+            channel=channel,
+            direction=direction,
+            at=datetime.combine(
+                first - timedelta(days=1) if n == 0 else today - timedelta(days=11 - n), time(11, 30), tzinfo=zone
+            ),
+            resolution=resolution,
+            summary=text,
+            visit_id=visit.id if resolution == "pv_booked" else None,
+        )
+    summary.count("contacts", len(contacts))
+
+
 def load_demo(session: Session) -> SeedSummary:
     summary = SeedSummary()
     office = [_ensure_user(session, summary, email, name, role, []) for email, name, role in OFFICE]
@@ -464,4 +576,6 @@ def load_demo(session: Session) -> SeedSummary:
         _ensure_visits(session, summary, spec, dealership, booker)
         _ensure_lot_issues(session, summary, dealership, reps[0], manager, booker)
         ensure_recent_work(session, summary, dealership)
+        if spec["code"] == "BNT":
+            _ensure_campaign_history(session, summary, dealership, booker)
     return summary

@@ -26,6 +26,15 @@ def counts(app):
         return per_lot, zones, users, restricted, visits, issues
 
 
+def office_history(app):
+    from field_ops.campaigns.models import Campaign, CampaignResult
+    from field_ops.contacts.models import Contact
+
+    with app.app_context():
+        session = get_session()
+        return tuple(session.scalar(select(func.count()).select_from(t)) for t in (Campaign, Contact, CampaignResult))
+
+
 def test_seed_demo_loads_three_lots_in_three_zones_and_is_safe_to_run_twice(app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["seed-demo"])
@@ -41,8 +50,10 @@ def test_seed_demo_loads_three_lots_in_three_zones_and_is_safe_to_run_twice(app)
     assert set(visits) == set(per_lot) and all(n >= 15 for n in visits.values())
     statuses = {"open", "acknowledged", "in_progress", "resolved", "closed"}
     assert issues == {(lot, status) for lot in per_lot for status in statuses}
+    assert office_history(app) == (1, 6, 12)
 
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0, second.output
     assert "nothing (already loaded)" in second.output
     assert counts(app) == loaded
+    assert office_history(app) == (1, 6, 12)

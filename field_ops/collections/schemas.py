@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from marshmallow import fields
+
+from field_ops.core.schemas import Money, StrictSchema
+
+
+class SummaryQuerySchema(StrictSchema):
+    date_from = fields.Date(
+        required=True, data_key="from", metadata={"description": "First date (the lot's local date), inclusive"}
+    )
+    date_to = fields.Date(
+        required=True, data_key="to", metadata={"description": "Last date, inclusive; at most 366 days in all"}
+    )
+
+
+class VisitFiguresSchema(StrictSchema):
+    booked = fields.Integer(metadata={"description": "Visits scheduled in the range, in any status"})
+    completed = fields.Integer()
+    missed = fields.Integer()
+    cancelled = fields.Integer()
+
+
+class CheckInFiguresSchema(StrictSchema):
+    on_site = fields.Integer(metadata={"description": "Check-ins within the check-in radius of the address"})
+    off_site = fields.Integer()
+
+
+class PromiseFiguresSchema(StrictSchema):
+    made = fields.Integer()
+    kept = fields.Integer()
+    broken = fields.Integer()
+    pending = fields.Integer()
+    kept_rate = fields.Float(
+        allow_none=True, metadata={"description": "kept / (kept + broken); null when none is settled"}
+    )
+
+
+class AgingBucketSchema(StrictSchema):
+    bucket = fields.String(metadata={"description": "1-30, 31-60, 61-90 or 91+ days past due"})
+    accounts = fields.Integer()
+    amount_due = Money()
+
+
+class RepFiguresSchema(StrictSchema):
+    rep_id = fields.Integer()
+    rep_name = fields.String(allow_none=True)
+    visits_completed = fields.Integer()
+    on_site_rate = fields.Float(
+        allow_none=True, metadata={"description": "On-site check-ins / check-ins; null without check-ins"}
+    )
+    collected_amount = Money()
+    promises_made = fields.Integer()
+    promises_kept = fields.Integer()
+
+
+class CollectionSummarySchema(StrictSchema):
+    dealership_id = fields.Integer()
+    date_from = fields.Date(data_key="from")
+    date_to = fields.Date(data_key="to")
+    visits = fields.Nested(VisitFiguresSchema)
+    check_ins = fields.Nested(CheckInFiguresSchema)
+    outcomes = fields.Dict(
+        keys=fields.String(), values=fields.Integer(), metadata={"description": "Outcome code -> count, zeros included"}
+    )
+    collected_amount = Money()
+    promises = fields.Nested(PromiseFiguresSchema)
+    aging = fields.List(fields.Nested(AgingBucketSchema))
+    open_follow_ups = fields.Integer()
+    by_rep = fields.List(fields.Nested(RepFiguresSchema))
