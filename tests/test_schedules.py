@@ -209,16 +209,17 @@ def accounts(lot, make_account):
 
 def test_a_messy_spreadsheet_imports(client, office, lot, day, reps, accounts):
     us_date = day.strftime("%m/%d/%Y")
+    first, last = accounts[0].customer_name.split()
     messy = (
         "\ufeffAcct # , Customer,DATE,Time, Rep ,Priority,notes\r\n"
-        f"BNT-1 ,Whoever,{us_date},9am-12pm,Zoe Young ,High,  gate code 12  \r\n"
+        f"BNT-1 ,{first.upper()}  {last},{us_date},9am-12pm,Zoe Young ,High,  gate code 12  \r\n"
         ",,,,,,\r\n"
         f"bnt-2,,{day.isoformat()},1:30 PM - 4 PM,al baker,,\r\n"
-        f"BNT-1 ,Whoever,{us_date},9am-12pm,Zoe Young,High,again\r\n"
+        f'BNT-1 ,"{last}, {first}",{us_date},9am-12pm,Zoe Young,High,again\r\n'
         "\r\n"
     )
     response = post_import(client, office, lot, messy)
-    assert response.status_code == 200, response.json
+    assert response.status_code == 200, response.json["rows"]
     rows = response.json["rows"]
     assert [(r["row"], r["status"]) for r in rows] == [(2, "created"), (4, "created"), (5, "duplicate")]
     assert rows[2]["visit_id"] == rows[0]["visit_id"]
@@ -253,7 +254,19 @@ def test_a_dry_run_writes_nothing(client, office, lot, day, accounts):
     response = post_import(client, office, lot, sheet, dry_run=True)
     assert response.status_code == 200
     assert response.json["dry_run"] is True
-    assert response.json["rows"] == [{"row": 2, "status": "valid", "visit_id": None, "errors": None}]
+    assert response.json["rows"] == [
+        {
+            "row": 2,
+            "status": "valid",
+            "visit_id": None,
+            "errors": None,
+            "account_number": "BNT-1",
+            "customer_name": accounts[0].customer_name,
+            "date": day.isoformat(),
+            "window_start": local(day, "09:00").isoformat(),
+            "window_end": local(day, "12:00").isoformat(),
+        }
+    ]
     assert client.get("/api/v1/visits", headers=office).json == []
 
 
@@ -273,7 +286,7 @@ def test_a_failing_row_stops_the_import_unless_partial(client, office, lot, day,
     assert statuses == [(2, "valid"), (3, "error"), (4, "error"), (5, "error")]
     assert "account_number" in response.json["rows"][1]["errors"]
     assert response.json["rows"][2]["code"] == "outside_contact_hours"
-    assert "window" in response.json["rows"][3]["errors"]
+    assert "date" in response.json["rows"][3]["errors"]
     assert client.get("/api/v1/visits", headers=office).json == []
 
     partial = post_import(client, office, lot, sheet, partial=True)

@@ -8,9 +8,10 @@ from flask_smorest import Blueprint
 from field_ops.core.api import documents_errors, requires_login
 from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
-from field_ops.core.errors import ProblemError, field_error
+from field_ops.core.errors import field_error
 from field_ops.dealerships.service import get_dealership
 from field_ops.schedules import calendar, export, importing, service
+from field_ops.schedules.importing import FileTooLarge
 from field_ops.schedules.schemas import (
     CalendarTokenSchema,
     ImportFileSchema,
@@ -25,10 +26,6 @@ from field_ops.users.models import Role
 blp = Blueprint("schedules", __name__, url_prefix="/api/v1", description="The shared daily schedule and calendar feed")
 
 CSV, XLSX = "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class FileTooLarge(ProblemError):
-    status, code, title = 413, "file_too_large", "File too large"
 
 
 def _schedule_body(schedule: service.Schedule) -> dict:
@@ -110,7 +107,8 @@ def import_schedule(query, files):
     """Import the old spreadsheet (CSV or XLSX); each row is booked by the `POST /visits` rules
 
     Nothing is written on `dry_run=true`, or when any row fails unless `partial=true`; a failing
-    import without `partial` answers 422 with the same `rows`.
+    import without `partial` answers 422 with the same `rows`. A sheet without a Date column takes
+    `date`; a file over `IMPORT_MAX_BYTES` or `IMPORT_MAX_ROWS` rows answers 413.
     """
     upload = files["file"]
     content = upload.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
@@ -126,6 +124,8 @@ def import_schedule(query, files):
         filename=upload.filename or "",
         dry_run=query["dry_run"],
         partial=query["partial"],
+        default_date=query.get("date"),
+        max_rows=current_app.config["IMPORT_MAX_ROWS"],
     )
     return result.as_dict()
 

@@ -122,15 +122,49 @@ def _check_guardrails(
     window_end: datetime,
     duration_minutes: int,
     exclude_id: int | None,
+    existing_starts: list[datetime] | None = None,
 ) -> None:
-    """Every booking rule, in the order a specialist would want to hear about them."""
+    """Every booking rule, in the order a specialist would want to hear about them. A caller that
+    preloaded the account's attempted visits (an import) passes their starts as `existing_starts`."""
     rules.check_window_shape(window_start, window_end, utcnow())
     rules.check_contact_allowed(account.active_restrictions, kind)
     policy = _policy(account)
     duration = timedelta(minutes=duration_minutes)
     rules.check_window_in_contact_hours(window_start, window_end, account.timezone, policy, duration)
-    starts = _attempted_visit_starts(session, account.id, window_start, policy.window_days, exclude_id)
-    rules.check_visit_frequency(starts, window_start, policy)
+    if existing_starts is None:
+        existing_starts = _attempted_visit_starts(session, account.id, window_start, policy.window_days, exclude_id)
+    rules.check_visit_frequency(existing_starts, window_start, policy)
+
+
+def check_booking(
+    session: Session,
+    *,
+    account: Account,
+    window_start: datetime,
+    window_end: datetime,
+    kind: str = VisitKind.PERSONAL_VISIT,
+    duration_minutes: int = 15,
+    assigned_rep_id: int | None = None,
+    existing_starts: list[datetime],
+) -> None:
+    """The checks of `book_visit`, in its order, for a caller that books many visits at once and
+    preloaded the account's attempted-visit starts near `window_start` (and locks the accounts
+    itself before writing). Raises the same refusals."""
+    if assigned_rep_id is not None:
+        _check_rep(session, assigned_rep_id, account.dealership_id)
+    _check_guardrails(
+        session, account, kind, window_start, window_end, duration_minutes, None, existing_starts=existing_starts
+    )
+
+
+def record_bookings(session: Session, *, actor: User, visits: list[Visit]) -> None:
+    """Insert visits that passed `check_booking`, in bulk, each audited as `book_visit` audits it."""
+    session.add_all(visits)
+    session.flush()
+    for visit in visits:
+        changes = field_changes({}, {"account_id": visit.account_id, **_snapshot(visit)})
+        _audit(session, actor, "visit.booked", visit, changes)
+    session.flush()
 
 
 def _snapshot(visit: Visit) -> dict[str, Any]:
