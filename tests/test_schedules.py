@@ -131,7 +131,7 @@ def test_the_schedule_as_csv_reads_back_and_is_safe_in_a_spreadsheet(client, off
     first = dict(zip(rows[0], rows[1], strict=True))
     assert (first["Rep"], first["Window Start"], first["Window End"]) == ("Al Baker", "10:00", "11:00")
     assert first["Notes"] == '\'=HYPERLINK("http://evil.example","click")'
-    assert first["Phone"] == "'+14795550100"
+    assert first["Phone"] == "+14795550100"
     assert first["Amount Due"] == "125.50"
 
 
@@ -142,10 +142,15 @@ def test_the_schedule_as_excel_has_real_values_frozen_headers_and_a_sheet_per_re
     workbook = openpyxl.load_workbook(io.BytesIO(response.data))
     assert workbook.sheetnames == ["All", "Al Baker", "Zoe Young", "Unassigned"]
     sheet = workbook["All"]
-    assert [c.value for c in sheet[1]] == PEOPLE_HEADERS
-    assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:T5"
-    row = {header: cell for header, cell in zip(PEOPLE_HEADERS, sheet[2], strict=True)}
+    assert sheet["A1"].value == f"Schedule BNT {day.isoformat()}, not published yet"
+    assert [c.value for c in sheet[2]] == PEOPLE_HEADERS
+    assert sheet.freeze_panes == "A3"
+    assert sheet.auto_filter.ref == "A2:T6"
+    assert sheet.print_title_rows == "$2:$2"
+    assert sheet.page_setup.orientation == "landscape"
+    assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    row = {header: cell for header, cell in zip(PEOPLE_HEADERS, sheet[3], strict=True)}
     assert row["Window Start"].value == datetime(day.year, day.month, day.day, 10, 0)
     assert row["Window Start"].number_format == "hh:mm"
     assert row["Date"].value.date() == day
@@ -153,7 +158,7 @@ def test_the_schedule_as_excel_has_real_values_frozen_headers_and_a_sheet_per_re
     assert row["Days Past Due"].value == 10
     assert row["Notes"].data_type == "s" and row["Notes"].value.startswith("=HYPERLINK")
     assert sheet.column_dimensions["J"].width > len("Address") + 10
-    assert workbook["Zoe Young"].max_row == 3 and workbook["Unassigned"].max_row == 2
+    assert workbook["Zoe Young"].max_row == 4 and workbook["Unassigned"].max_row == 3
 
 
 def _cancel_all(client, headers, visits):
@@ -364,7 +369,7 @@ def test_control_characters_do_not_break_the_excel_file(client, office, lot, day
     book(client, office, make_account(lot), day, notes="bell\x07 and escape\x1b")
     response = client.get(f"/api/v1/schedules/{day.isoformat()}?dealership_id={lot.id}&format=xlsx", headers=office)
     assert response.status_code == 200
-    notes = openpyxl.load_workbook(io.BytesIO(response.data))["All"]["T2"].value
+    notes = openpyxl.load_workbook(io.BytesIO(response.data))["All"]["T3"].value
     assert notes == "bell and escape"
 
 

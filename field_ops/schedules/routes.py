@@ -53,7 +53,8 @@ def _schedule_body(schedule: service.Schedule) -> dict:
 
 
 def _attachment(content: bytes, mimetype: str, name: str) -> Response:
-    response = Response(content, mimetype=mimetype)
+    # content_type, not mimetype: Werkzeug would add "; charset=utf-8" to a text type a second time.
+    response = Response(content, content_type=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
@@ -75,7 +76,9 @@ def get_schedule(query, date: str):
     if wanted == "csv":
         return _attachment(export.to_csv(schedule.rows), "text/csv; charset=utf-8", export.file_name(codes, day, "csv"))
     if wanted == "xlsx":
-        return _attachment(export.to_xlsx(schedule.rows), XLSX, export.file_name(codes, day, "xlsx"))
+        versions = [p.version if (p := schedule.publications.get(lot.id)) else 0 for lot in schedule.dealerships]
+        title = export.title_for(codes, day, versions)
+        return _attachment(export.to_xlsx(schedule.rows, title), XLSX, export.file_name(codes, day, "xlsx"))
     return _schedule_body(schedule)
 
 
