@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from openpyxl import load_workbook
+from openpyxl.worksheet._reader import WorkSheetParser
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -86,6 +88,8 @@ XLSX_MAX_TOTAL_BYTES = 48 * 1024 * 1024
 XLSX_MAX_SHARED_STRINGS_BYTES = 8 * 1024 * 1024
 XLSX_MAX_RATIO = 100  # uncompressed / compressed, for members over 1 MiB
 XLSX_MAX_SHEETS = 100
+XLSX_MAX_ROW_CELLS = 4 * MAX_COLUMNS
+XLSX_CELLS_PER_ROW = 32  # on average, however wide a row: a schedule has about 20 columns
 LOCK_CHUNK = 1000
 CLOCK = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?(?::\d{2})?\s*([ap])?\.?\s*m?\.?\s*$", re.IGNORECASE)
 
@@ -155,7 +159,7 @@ def read_table(content: bytes, filename: str, max_rows: int) -> Table:
     is the first of the top rows naming an account number column (a title may sit above it).
     Raises UnreadableFile, and FileTooLarge past `max_rows` rows."""
     if content.startswith(b"PK\x03\x04") or filename.lower().endswith((".xlsx", ".xlsm")):
-        raw_rows = _read_xlsx(content)
+        raw_rows = _read_xlsx(content, max_cells=(max_rows + HEADER_SEARCH_ROWS) * XLSX_CELLS_PER_ROW)
     elif filename.lower().endswith((".csv", ".txt")) or not filename:
         raw_rows = _read_csv(content)
     else:
@@ -163,7 +167,7 @@ def read_table(content: bytes, filename: str, max_rows: int) -> Table:
     columns: list[str | None] | None = None
     table: list[tuple[int, dict[str, Any]]] = []
     seen_any = False
-    for number, raw in enumerate(raw_rows, start=1):
+    for number, raw in raw_rows:
         if columns is None:
             seen_any = seen_any or not _blank(raw)
             names = [HEADER_TO_FIELD.get(_normalise_header(h)) for h in raw]
@@ -191,7 +195,7 @@ def read_table(content: bytes, filename: str, max_rows: int) -> Table:
     return Table(columns={c for c in columns if c}, rows=table)
 
 
-def _read_csv(content: bytes) -> Iterator[list[str]]:
+def _read_csv(content: bytes) -> Iterator[tuple[int, list[str]]]:
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             text = content.decode(encoding)
@@ -208,8 +212,8 @@ def _read_csv(content: bytes) -> Iterator[list[str]]:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
-        for row in reader:
-            yield row[:MAX_COLUMNS]
+        for number, row in enumerate(reader, start=1):
+            yield number, row[:MAX_COLUMNS]
     except csv.Error as exc:
         raise UnreadableFile(f"The CSV cannot be parsed: {exc}.") from exc
 
@@ -239,9 +243,36 @@ def _check_zip(content: bytes) -> None:
             raise FileTooLarge("The workbook unpacks to far more than it weighs (a zip bomb?): refused.")
 
 
-def _read_xlsx(content: bytes) -> Iterator[list[Any]]:
-    """Rows of the "All" sheet (else the first), at most MAX_COLUMNS wide, never trusting the
-    sheet's declared dimension: a sheet declaring A1:XFD1048576 costs what it holds."""
+def _check_cells(content: bytes, path: str, max_cells: int) -> None:
+    """Count the sheet's cells with the C XML parser before openpyxl's slower one reads any:
+    refuse more than `max_cells`, or a row far wider than a schedule."""
+    cells = row_cells = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive, archive.open(path.lstrip("/")) as stream:
+            for _, element in ElementTree.iterparse(stream, events=("end",)):
+                tag = element.tag.rpartition("}")[2]
+                if tag == "c":
+                    cells, row_cells = cells + 1, row_cells + 1
+                    element.clear()
+                elif tag == "row":
+                    if row_cells > XLSX_MAX_ROW_CELLS:
+                        raise FileTooLarge(
+                            f"Row {element.get('r', '?')} of the sheet has {row_cells} cells: a schedule has "
+                            f"about 20 columns. Copy the schedule's columns into a new sheet."
+                        )
+                    row_cells = 0
+                    element.clear()
+                if cells > max_cells:
+                    raise FileTooLarge("The sheet holds more cells than a schedule can: split it.")
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, OSError) as exc:
+        raise UnreadableFile(f"The Excel sheet cannot be read: {exc}.") from exc
+
+
+def _read_xlsx(content: bytes, max_cells: int) -> Iterator[tuple[int, list[Any]]]:
+    """The rows present in the "All" sheet (else the first), with their row numbers, at most
+    MAX_COLUMNS wide. Neither the declared dimension nor the gaps between rows are trusted: a
+    sheet declaring A1:XFD1048576 with a row at 1048576 costs the two rows it holds. Past
+    `max_cells` cells (however wide the rows are) it raises FileTooLarge."""
     _check_zip(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
@@ -249,10 +280,25 @@ def _read_xlsx(content: bytes) -> Iterator[list[Any]]:
         sheet.reset_dimensions()
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError, TypeError) as exc:
         raise UnreadableFile("The Excel file cannot be opened (is it damaged, or not .xlsx?).") from exc
+    _check_cells(content, sheet._worksheet_path, max_cells)
+    cells = 0
     try:
-        for row in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
-            yield list(row) if not _blank(row) else []
-    except (KeyError, ValueError, TypeError, OSError, zipfile.BadZipFile) as exc:
+        # openpyxl's own row parser, without `iter_rows`, which yields every missing row in a gap.
+        with sheet._get_source() as source:
+            parser = WorkSheetParser(
+                source,
+                sheet._shared_strings,
+                data_only=True,
+                epoch=workbook.epoch,
+                date_formats=workbook._date_formats,
+                timedelta_formats=workbook._timedelta_formats,
+            )
+            for number, row in parser.parse():
+                cells += len(row)
+                if cells > max_cells:
+                    raise FileTooLarge("The sheet holds more cells than a schedule can: split it.")
+                yield number, list(sheet._get_row(row, 1, MAX_COLUMNS, values_only=True))
+    except (KeyError, ValueError, TypeError, OSError, zipfile.BadZipFile, SyntaxError) as exc:
         raise UnreadableFile(f"The Excel sheet cannot be read: {exc}.") from exc
     finally:
         workbook.close()
