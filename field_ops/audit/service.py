@@ -7,10 +7,11 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
 
 from field_ops.audit.models import AuditEntry
+from field_ops.core.db import utcnow
 from field_ops.core.scope import visible_dealership_ids
 from field_ops.users.models import User
 
@@ -59,6 +60,29 @@ def record_audit(
     )
     session.add(entry)
     return entry
+
+
+def record_audit_entries(session: Session, *, actor: User | None, entries: list[dict[str, Any]]) -> None:
+    """Append many entries (`{action, entity_type, entity_id, dealership_id, changes}`) in one bulk
+    INSERT, in the caller's transaction: what a bulk import writes."""
+    if not entries:
+        return
+    at = utcnow()
+    session.execute(
+        insert(AuditEntry),
+        [
+            {
+                "actor_id": actor.id if actor else None,
+                "at": at,
+                "action": entry["action"],
+                "entity_type": entry["entity_type"],
+                "entity_id": entry["entity_id"],
+                "dealership_id": entry.get("dealership_id"),
+                "changes": _plain(entry.get("changes") or {}),
+            }
+            for entry in entries
+        ],
+    )
 
 
 def list_audit_entries_query(

@@ -729,30 +729,33 @@ def import_schedule(
             )
         return result
     zone = ZoneInfo(dealership.timezone)
-    visits = {
-        row: Visit(
-            account_id=b.account.id,
-            dealership_id=b.account.dealership_id,
-            kind=b.kind,
-            scheduled_date=b.window_start.astimezone(zone).date(),
-            window_start=b.window_start,
-            window_end=b.window_end,
-            duration_minutes=b.duration_minutes,
-            reason=b.reason,
-            priority=b.priority,
-            notes=b.notes,
-            status=VisitStatus.SCHEDULED,
-            assigned_rep_id=b.rep.id if b.rep else None,
-            booked_by=actor.id,
-        )
-        for row, b in accepted.items()
-    }
-    record_bookings(session, actor=actor, visits=list(visits.values()))
-    created_by_key = {accepted[row].key: visit.id for row, visit in visits.items()}
+    rows = list(accepted)
+    visit_ids = record_bookings(
+        session,
+        actor=actor,
+        bookings=[
+            {
+                "account_id": b.account.id,
+                "dealership_id": b.account.dealership_id,
+                "kind": b.kind,
+                "scheduled_date": b.window_start.astimezone(zone).date(),
+                "window_start": b.window_start,
+                "window_end": b.window_end,
+                "duration_minutes": b.duration_minutes,
+                "reason": b.reason,
+                "priority": b.priority,
+                "notes": b.notes,
+                "assigned_rep_id": b.rep.id if b.rep else None,
+            }
+            for b in (accepted[row] for row in rows)
+        ],
+    )
+    created = dict(zip(rows, visit_ids, strict=True))
+    created_by_key = {accepted[row].key: visit_id for row, visit_id in created.items()}
     for booking in bookings:
         row = results[booking.row]
-        if booking.row in visits:
-            row.status, row.visit_id = "created", visits[booking.row].id
+        if booking.row in created:
+            row.status, row.visit_id = "created", created[booking.row]
         elif row.status == "duplicate" and row.visit_id is None:
             row.visit_id = created_by_key.get(booking.key)
     return result

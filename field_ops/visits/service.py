@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from geopy.distance import geodesic
 from marshmallow import ValidationError
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
-from field_ops.audit.service import field_changes, record_audit
+from field_ops.audit.service import field_changes, record_audit, record_audit_entries
 from field_ops.core import idempotency
 from field_ops.core.db import utcnow
 from field_ops.core.errors import (
@@ -157,14 +157,44 @@ def check_booking(
     )
 
 
-def record_bookings(session: Session, *, actor: User, visits: list[Visit]) -> None:
-    """Insert visits that passed `check_booking`, in bulk, each audited as `book_visit` audits it."""
-    session.add_all(visits)
-    session.flush()
-    for visit in visits:
-        changes = field_changes({}, {"account_id": visit.account_id, **_snapshot(visit)})
-        _audit(session, actor, "visit.booked", visit, changes)
-    session.flush()
+def record_bookings(session: Session, *, actor: User, bookings: list[dict[str, Any]]) -> list[int]:
+    """Insert visits that passed `check_booking` in one bulk INSERT (each dict holds the columns
+    `book_visit` sets but status and booked_by), audit each as `book_visit` does, in bulk too.
+    Returns the new visits' ids, in the order of `bookings`."""
+    if not bookings:
+        return []
+    now = utcnow()
+    rows = [
+        {**booking, "status": VisitStatus.SCHEDULED, "booked_by": actor.id, "created_at": now, "updated_at": now}
+        for booking in bookings
+    ]
+    session.execute(insert(Visit), rows)
+    ids = {
+        (account_id, start, end): visit_id
+        for visit_id, account_id, start, end in session.execute(
+            select(Visit.id, Visit.account_id, Visit.window_start, Visit.window_end).where(
+                Visit.booked_by == actor.id,
+                Visit.created_at == now,
+                Visit.dealership_id.in_({row["dealership_id"] for row in rows}),
+            )
+        )
+    }
+    visit_ids = [ids[(row["account_id"], row["window_start"], row["window_end"])] for row in rows]
+    record_audit_entries(
+        session,
+        actor=actor,
+        entries=[
+            {
+                "action": "visit.booked",
+                "entity_type": "visit",
+                "entity_id": visit_id,
+                "dealership_id": row["dealership_id"],
+                "changes": field_changes({}, {"account_id": row["account_id"], **_snapshot(Visit(**row))}),
+            }
+            for visit_id, row in zip(visit_ids, rows, strict=True)
+        ],
+    )
+    return visit_ids
 
 
 def _snapshot(visit: Visit) -> dict[str, Any]:
