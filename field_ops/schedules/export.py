@@ -9,12 +9,8 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+import xlsxwriter
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.properties import PageSetupProperties
 
 # (people's header, row key)
 HEADERS = [
@@ -78,7 +74,7 @@ def to_csv(rows: Iterable[dict[str, Any]]) -> bytes:
 
 
 def _sheet_title(name: str, taken: set[str]) -> str:
-    title = (name.translate(INVALID_SHEET_CHARS).strip() or "Rep")[:31]
+    title = (name.translate(INVALID_SHEET_CHARS).strip().strip("'").strip() or "Rep")[:31]
     candidate, n = title, 2
     while candidate.lower() in taken:
         suffix = f" ({n})"
@@ -87,32 +83,45 @@ def _sheet_title(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _cells(sheet, row: dict[str, Any], styles: dict[str, Any]) -> list[Any]:
-    cells: list[Any] = []
-    for _, key in HEADERS:
-        value = row[key]
-        if value is None:
-            cells.append(None)
-        elif key in TIME_KEYS:
-            # Excel has no zones: write the lot's wall-clock time, as people read it.
-            cells.append(_styled(sheet, value.replace(tzinfo=None), styles["time"]))
-        elif key == "date":
-            cells.append(_styled(sheet, value, styles["date"]))
-        elif key == "amount_due":
-            cells.append(_styled(sheet, float(value), styles["money"]))
-        elif isinstance(value, int):
-            cells.append(value)
-        else:
-            cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", str(value)))
-            cell.data_type = "s"  # never a formula, whatever the text starts with
-            cells.append(cell)
-    return cells
-
-
-def _styled(sheet, value: Any, number_format: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value)
-    cell.number_format = number_format
-    return cell
+def _write_sheet(sheet, rows: list[dict[str, Any]], title: str, formats: dict[str, Any]) -> None:
+    """A title row, then the header (frozen, filtered and printed on every page), then the rows;
+    printed landscape, one page wide."""
+    widths = [len(header) for header, _ in HEADERS]
+    for row in rows:
+        for c, (_, key) in enumerate(HEADERS):
+            widths[c] = max(widths[c], _width(key, row[key]))
+    for c, width in enumerate(widths):
+        sheet.set_column(c, c, min(width + 2, 60))
+    header = HEADER_ROW - 1  # XlsxWriter counts rows from 0
+    sheet.write_string(0, 0, ILLEGAL_CHARACTERS_RE.sub("", title), formats["title"])
+    for c, (name, _) in enumerate(HEADERS):
+        sheet.write_string(header, c, name, formats["header"])
+    for r, row in enumerate(rows, start=header + 1):
+        for c, (_, key) in enumerate(HEADERS):
+            value = row[key]
+            if value is None:
+                continue
+            if key in TIME_KEYS:
+                # Excel has no zones: write the lot's wall-clock time, as people read it.
+                sheet.write_datetime(r, c, value.replace(tzinfo=None), formats["time"])
+            elif key == "date":
+                sheet.write_datetime(r, c, value, formats["date"])
+            elif key == "amount_due":
+                sheet.write_number(r, c, float(value), formats["money"])
+            elif isinstance(value, int) and not isinstance(value, bool):
+                sheet.write_number(r, c, value)
+            else:
+                # Always text, never a formula, whatever it starts with.
+                sheet.write_string(r, c, ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+    sheet.freeze_panes(header + 1, 0)
+    sheet.repeat_rows(header)
+    sheet.autofilter(header, 0, header + len(rows), len(HEADERS) - 1)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.set_margins(left=0.4, right=0.4)
+    sheet.hide_gridlines(0)  # gridlines on screen and on paper
+    sheet.set_header("&C" + title.replace("&", "&&"))
+    sheet.set_footer("&CPage &P of &N")
 
 
 def _width(key: str, value: Any) -> int:
@@ -125,40 +134,6 @@ def _width(key: str, value: Any) -> int:
     if key == "amount_due":
         return len(f"{value:,.2f}")
     return len(str(value))
-
-
-def _write_sheet(sheet, rows: list[dict[str, Any]], title: str) -> None:
-    """A title row, then the header (frozen, filtered and printed on every page), then the rows;
-    printed landscape, one page wide."""
-    widths = [len(header) for header, _ in HEADERS]
-    for row in rows:
-        for c, (_, key) in enumerate(HEADERS):
-            widths[c] = max(widths[c], _width(key, row[key]))
-    for c, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(c)].width = min(width + 2, 60)
-    last_column = get_column_letter(len(HEADERS))
-    sheet.freeze_panes = f"A{HEADER_ROW + 1}"
-    sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    sheet.auto_filter.ref = f"A{HEADER_ROW}:{last_column}{HEADER_ROW + len(rows)}"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
-    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    sheet.print_options.gridLines = True
-    sheet.page_margins.left = sheet.page_margins.right = 0.4
-    sheet.oddHeader.center.text = title.replace("&", "&&")
-    sheet.oddFooter.center.text = "Page &P of &N"
-    heading = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", title))
-    heading.font, heading.data_type = Font(bold=True, size=14), "s"
-    sheet.append([heading])
-    header_cells = []
-    for header, _ in HEADERS:
-        cell = WriteOnlyCell(sheet, header)
-        cell.font = Font(bold=True)
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    styles = {"time": "hh:mm", "date": "yyyy-mm-dd", "money": "#,##0.00"}
-    for row in rows:
-        sheet.append(_cells(sheet, row, styles))
 
 
 def title_for(codes: list[str], day: date, versions: list[int]) -> str:
@@ -177,17 +152,27 @@ def title_for(codes: list[str], day: date, versions: list[int]) -> str:
 def to_xlsx(rows: list[dict[str, Any]], title: str = "Schedule") -> bytes:
     """An "All" sheet, then one sheet per rep (and "Unassigned"), each with a title, a frozen and
     filtered header repeated on every printed page, printed landscape one page wide."""
-    workbook = Workbook(write_only=True)
-    _write_sheet(workbook.create_sheet("All"), rows, title)
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    )
+    formats = {
+        "title": workbook.add_format({"bold": True, "font_size": 14}),
+        "header": workbook.add_format({"bold": True}),
+        "time": workbook.add_format({"num_format": "hh:mm"}),
+        "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
+        "money": workbook.add_format({"num_format": "#,##0.00"}),
+    }
+    _write_sheet(workbook.add_worksheet("All"), rows, title, formats)
     taken = {"all"}
     per_rep: dict[int | None, list[dict[str, Any]]] = {}
     for row in rows:
         per_rep.setdefault(row["rep_id"], []).append(row)
     for rep_id in sorted(per_rep, key=lambda r: (r is None, (per_rep[r][0]["rep_name"] or "").lower(), r or 0)):
         name = per_rep[rep_id][0]["rep_name"] or "Unassigned"
-        _write_sheet(workbook.create_sheet(_sheet_title(name, taken)), per_rep[rep_id], f"{title}: {name}")
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+        sheet = workbook.add_worksheet(_sheet_title(name, taken))
+        _write_sheet(sheet, per_rep[rep_id], f"{title}: {name}", formats)
+    workbook.close()
     return buffer.getvalue()
 
 
