@@ -6,6 +6,7 @@ import icalendar
 import openpyxl
 import pytest
 
+from field_ops.schedules.export import neutralise_formula
 from tests.timing import days_ahead, local
 
 COLUMNS = {
@@ -124,6 +125,7 @@ def test_the_schedule_as_csv_reads_back_and_is_safe_in_a_spreadsheet(client, off
     for response in (by_accept, by_param):
         assert response.status_code == 200
         assert response.mimetype == "text/csv"
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
         assert response.headers["Content-Disposition"] == f'attachment; filename="schedule-BNT-{day.isoformat()}.csv"'
     rows = read_csv(by_param.data)
     assert rows[0] == PEOPLE_HEADERS
@@ -132,6 +134,10 @@ def test_the_schedule_as_csv_reads_back_and_is_safe_in_a_spreadsheet(client, off
     assert (first["Rep"], first["Window Start"], first["Window End"]) == ("Al Baker", "10:00", "11:00")
     assert first["Notes"] == '\'=HYPERLINK("http://evil.example","click")'
     assert first["Phone"] == "+14795550100"
+    for cell, shown in [("+1 (479) 555-0191", "+1 (479) 555-0191"), ("-12.50", "-12.50"), ("-", "'-"),
+                        ("+SUM(A1)", "'+SUM(A1)"), ("-2+cmd|' /C calc'!A0", "'-2+cmd|' /C calc'!A0"),
+                        ("@SUM(A1)", "'@SUM(A1)"), ("=1+1", "'=1+1")]:  # fmt: skip
+        assert neutralise_formula(cell) == shown
     assert first["Amount Due"] == "125.50"
 
 
