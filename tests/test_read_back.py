@@ -118,8 +118,8 @@ def test_the_schedule_carries_what_each_outcome_recorded_in_every_format(client,
     assert table[1][-3:] == ["", recorded["promise_date"], "80.00"]
 
     sheet = openpyxl.load_workbook(io.BytesIO(client.get(f"{url}&format=xlsx", headers=office).data))["All"]
-    header = [cell.value for cell in sheet[1]]
-    values = dict(zip(header, [cell for cell in sheet[2]], strict=True))
+    header = [cell.value for cell in sheet[2]]  # row 1 is the sheet's title
+    values = dict(zip(header, [cell for cell in sheet[3]], strict=True))
     assert values["Amount Collected"].value is None
     assert values["Promise Date"].value.date().isoformat() == recorded["promise_date"]
     assert values["Promise Amount"].value == 80.0 and values["Promise Amount"].number_format == "#,##0.00"

@@ -6,6 +6,7 @@ import icalendar
 import openpyxl
 import pytest
 
+from field_ops.schedules.export import neutralise_formula
 from tests.timing import days_ahead, local
 
 COLUMNS = {
@@ -126,6 +127,7 @@ def test_the_schedule_as_csv_reads_back_and_is_safe_in_a_spreadsheet(client, off
     for response in (by_accept, by_param):
         assert response.status_code == 200
         assert response.mimetype == "text/csv"
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
         assert response.headers["Content-Disposition"] == f'attachment; filename="schedule-BNT-{day.isoformat()}.csv"'
     rows = read_csv(by_param.data)
     assert rows[0] == PEOPLE_HEADERS
@@ -133,7 +135,11 @@ def test_the_schedule_as_csv_reads_back_and_is_safe_in_a_spreadsheet(client, off
     first = dict(zip(rows[0], rows[1], strict=True))
     assert (first["Rep"], first["Window Start"], first["Window End"]) == ("Al Baker", "10:00", "11:00")
     assert first["Notes"] == '\'=HYPERLINK("http://evil.example","click")'
-    assert first["Phone"] == "'+14795550100"
+    assert first["Phone"] == "+14795550100"
+    for cell, shown in [("+1 (479) 555-0191", "+1 (479) 555-0191"), ("-12.50", "-12.50"), ("-", "'-"),
+                        ("+SUM(A1)", "'+SUM(A1)"), ("-2+cmd|' /C calc'!A0", "'-2+cmd|' /C calc'!A0"),
+                        ("@SUM(A1)", "'@SUM(A1)"), ("=1+1", "'=1+1")]:  # fmt: skip
+        assert neutralise_formula(cell) == shown
     assert first["Amount Due"] == "125.50"
 
 
@@ -144,10 +150,15 @@ def test_the_schedule_as_excel_has_real_values_frozen_headers_and_a_sheet_per_re
     workbook = openpyxl.load_workbook(io.BytesIO(response.data))
     assert workbook.sheetnames == ["All", "Al Baker", "Zoe Young", "Unassigned"]
     sheet = workbook["All"]
-    assert [c.value for c in sheet[1]] == PEOPLE_HEADERS
-    assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:W5"
-    row = {header: cell for header, cell in zip(PEOPLE_HEADERS, sheet[2], strict=True)}
+    assert sheet["A1"].value == f"Schedule BNT {day.isoformat()}, not published yet"
+    assert [c.value for c in sheet[2]] == PEOPLE_HEADERS
+    assert sheet.freeze_panes == "A3"
+    assert sheet.auto_filter.ref == "A2:W6"
+    assert sheet.print_title_rows == "$2:$2"
+    assert sheet.page_setup.orientation == "landscape"
+    assert (sheet.page_setup.fitToWidth or 1, sheet.page_setup.fitToHeight) == (1, 0)  # 1 is the default
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    row = {header: cell for header, cell in zip(PEOPLE_HEADERS, sheet[3], strict=True)}
     assert row["Window Start"].value == datetime(day.year, day.month, day.day, 10, 0)
     assert row["Window Start"].number_format == "hh:mm"
     assert row["Date"].value.date() == day
@@ -155,7 +166,7 @@ def test_the_schedule_as_excel_has_real_values_frozen_headers_and_a_sheet_per_re
     assert row["Days Past Due"].value == 10
     assert row["Notes"].data_type == "s" and row["Notes"].value.startswith("=HYPERLINK")
     assert sheet.column_dimensions["J"].width > len("Address") + 10
-    assert workbook["Zoe Young"].max_row == 3 and workbook["Unassigned"].max_row == 2
+    assert workbook["Zoe Young"].max_row == 4 and workbook["Unassigned"].max_row == 3
 
 
 def _cancel_all(client, headers, visits):
@@ -211,16 +222,17 @@ def accounts(lot, make_account):
 
 def test_a_messy_spreadsheet_imports(client, office, lot, day, reps, accounts):
     us_date = day.strftime("%m/%d/%Y")
+    first, last = accounts[0].customer_name.split()
     messy = (
         "\ufeffAcct # , Customer,DATE,Time, Rep ,Priority,notes\r\n"
-        f"BNT-1 ,Whoever,{us_date},9am-12pm,Zoe Young ,High,  gate code 12  \r\n"
+        f"BNT-1 ,{first.upper()}  {last},{us_date},9am-12pm,Zoe Young ,High,  gate code 12  \r\n"
         ",,,,,,\r\n"
         f"bnt-2,,{day.isoformat()},1:30 PM - 4 PM,al baker,,\r\n"
-        f"BNT-1 ,Whoever,{us_date},9am-12pm,Zoe Young,High,again\r\n"
+        f'BNT-1 ,"{last}, {first}",{us_date},9am-12pm,Zoe Young,High,again\r\n'
         "\r\n"
     )
     response = post_import(client, office, lot, messy)
-    assert response.status_code == 200, response.json
+    assert response.status_code == 200, response.json["rows"]
     rows = response.json["rows"]
     assert [(r["row"], r["status"]) for r in rows] == [(2, "created"), (4, "created"), (5, "duplicate")]
     assert rows[2]["visit_id"] == rows[0]["visit_id"]
@@ -255,7 +267,19 @@ def test_a_dry_run_writes_nothing(client, office, lot, day, accounts):
     response = post_import(client, office, lot, sheet, dry_run=True)
     assert response.status_code == 200
     assert response.json["dry_run"] is True
-    assert response.json["rows"] == [{"row": 2, "status": "valid", "visit_id": None, "errors": None}]
+    assert response.json["rows"] == [
+        {
+            "row": 2,
+            "status": "valid",
+            "visit_id": None,
+            "errors": None,
+            "account_number": "BNT-1",
+            "customer_name": accounts[0].customer_name,
+            "date": day.isoformat(),
+            "window_start": local(day, "09:00").isoformat(),
+            "window_end": local(day, "12:00").isoformat(),
+        }
+    ]
     assert client.get("/api/v1/visits", headers=office).json == []
 
 
@@ -275,7 +299,7 @@ def test_a_failing_row_stops_the_import_unless_partial(client, office, lot, day,
     assert statuses == [(2, "valid"), (3, "error"), (4, "error"), (5, "error")]
     assert "account_number" in response.json["rows"][1]["errors"]
     assert response.json["rows"][2]["code"] == "outside_contact_hours"
-    assert "window" in response.json["rows"][3]["errors"]
+    assert "date" in response.json["rows"][3]["errors"]
     assert client.get("/api/v1/visits", headers=office).json == []
 
     partial = post_import(client, office, lot, sheet, partial=True)
@@ -353,7 +377,7 @@ def test_control_characters_do_not_break_the_excel_file(client, office, lot, day
     book(client, office, make_account(lot), day, notes="bell\x07 and escape\x1b")
     response = client.get(f"/api/v1/schedules/{day.isoformat()}?dealership_id={lot.id}&format=xlsx", headers=office)
     assert response.status_code == 200
-    notes = openpyxl.load_workbook(io.BytesIO(response.data))["All"]["T2"].value
+    notes = openpyxl.load_workbook(io.BytesIO(response.data))["All"]["T3"].value
     assert notes == "bell and escape"
 
 

@@ -110,6 +110,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "OSRM_TIMEOUT_SECONDS": _env_float("OSRM_TIMEOUT_SECONDS", 5.0),
         "MAP_WAYPOINT_LIMIT": _env_int("MAP_WAYPOINT_LIMIT", 9),
         "IMPORT_MAX_BYTES": _env_int("IMPORT_MAX_BYTES", 2 * 1024 * 1024),
+        "IMPORT_MAX_ROWS": _env_int("IMPORT_MAX_ROWS", 10_000),
         "GEOCODER": os.environ.get("GEOCODER", ""),
         "GEOCODER_URL": os.environ.get("GEOCODER_URL", ""),
         "GEOCODER_TIMEOUT_SECONDS": _env_float("GEOCODER_TIMEOUT_SECONDS", 3.0),

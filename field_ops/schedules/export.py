@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from openpyxl import Workbook
+import xlsxwriter
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 # (people's header, row key)
 HEADERS = [
@@ -43,11 +42,17 @@ TIME_KEYS = {"window_start", "window_end", "eta"}
 DATE_KEYS = {"date", "promise_date"}
 MONEY_KEYS = {"amount_due", "amount_collected", "promise_amount"}
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# A sign followed by nothing but a number or a phone number (+1 (479) 555-0191, -12.50) is data.
+SIGNED_NUMBER = re.compile(r"[+-][\d(][\d\s().-]*")
 INVALID_SHEET_CHARS = str.maketrans({c: " " for c in "[]:*?/\\"})
+TITLE_ROW, HEADER_ROW = 1, 2
 
 
 def neutralise_formula(text: str) -> str:
-    """A cell a spreadsheet would run as a formula is prefixed with ' (OWASP CSV injection)."""
+    """A cell a spreadsheet would run as a formula is prefixed with ' (OWASP CSV injection):
+    `=`, `@`, a tab or carriage return, or `+`/`-` followed by something that is not a number."""
+    if text.startswith(("+", "-")) and SIGNED_NUMBER.fullmatch(text):
+        return text
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
@@ -74,7 +79,7 @@ def to_csv(rows: Iterable[dict[str, Any]]) -> bytes:
 
 
 def _sheet_title(name: str, taken: set[str]) -> str:
-    title = (name.translate(INVALID_SHEET_CHARS).strip() or "Rep")[:31]
+    title = (name.translate(INVALID_SHEET_CHARS).strip().strip("'").strip() or "Rep")[:31]
     candidate, n = title, 2
     while candidate.lower() in taken:
         suffix = f" ({n})"
@@ -83,59 +88,96 @@ def _sheet_title(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _write_sheet(sheet, rows: list[dict[str, Any]]) -> None:
-    sheet.append([header for header, _ in HEADERS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+def _write_sheet(sheet, rows: list[dict[str, Any]], title: str, formats: dict[str, Any]) -> None:
+    """A title row, then the header (frozen, filtered and printed on every page), then the rows;
+    printed landscape, one page wide."""
     widths = [len(header) for header, _ in HEADERS]
-    for r, row in enumerate(rows, start=2):
-        for c, (_, key) in enumerate(HEADERS, start=1):
+    for row in rows:
+        for c, (_, key) in enumerate(HEADERS):
+            widths[c] = max(widths[c], _width(key, row[key]))
+    for c, width in enumerate(widths):
+        sheet.set_column(c, c, min(width + 2, 60))
+    header = HEADER_ROW - 1  # XlsxWriter counts rows from 0
+    sheet.write_string(0, 0, ILLEGAL_CHARACTERS_RE.sub("", title), formats["title"])
+    for c, (name, _) in enumerate(HEADERS):
+        sheet.write_string(header, c, name, formats["header"])
+    for r, row in enumerate(rows, start=header + 1):
+        for c, (_, key) in enumerate(HEADERS):
             value = row[key]
-            cell = sheet.cell(row=r, column=c)
             if value is None:
                 continue
             if key in TIME_KEYS:
                 # Excel has no zones: write the lot's wall-clock time, as people read it.
-                cell.value = value.replace(tzinfo=None)
-                cell.number_format = "hh:mm"
-                shown = 5
+                sheet.write_datetime(r, c, value.replace(tzinfo=None), formats["time"])
             elif key in DATE_KEYS:
-                cell.value = value
-                cell.number_format = "yyyy-mm-dd"
-                shown = 10
+                sheet.write_datetime(r, c, value, formats["date"])
             elif key in MONEY_KEYS:
-                cell.value = float(value)
-                cell.number_format = "#,##0.00"
-                shown = len(f"{value:,.2f}")
-            elif isinstance(value, int):
-                cell.value = value
-                shown = len(str(value))
+                sheet.write_number(r, c, float(value), formats["money"])
+            elif isinstance(value, int) and not isinstance(value, bool):
+                sheet.write_number(r, c, value)
             else:
-                cell.value = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-                cell.data_type = "s"  # never a formula, whatever the text starts with
-                shown = len(str(value))
-            widths[c - 1] = max(widths[c - 1], shown)
-    for c, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(c)].width = min(width + 2, 60)
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(HEADERS))}{max(len(rows) + 1, 1)}"
+                # Always text, never a formula, whatever it starts with.
+                sheet.write_string(r, c, ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+    sheet.freeze_panes(header + 1, 0)
+    sheet.repeat_rows(header)
+    sheet.autofilter(header, 0, header + len(rows), len(HEADERS) - 1)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.set_margins(left=0.4, right=0.4)
+    sheet.hide_gridlines(0)  # gridlines on screen and on paper
+    sheet.set_header("&C" + title.replace("&", "&&"))
+    sheet.set_footer("&CPage &P of &N")
 
 
-def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
-    """An "All" sheet, then one sheet per rep (and "Unassigned"), each with a frozen header and a filter."""
-    workbook = Workbook()
-    all_sheet = workbook.active
-    all_sheet.title = "All"
-    _write_sheet(all_sheet, rows)
+def _width(key: str, value: Any) -> int:
+    if value is None:
+        return 0
+    if key in TIME_KEYS:
+        return 5
+    if key in DATE_KEYS:
+        return 10
+    if key in MONEY_KEYS:
+        return len(f"{value:,.2f}")
+    return len(str(value))
+
+
+def title_for(codes: list[str], day: date, versions: list[int]) -> str:
+    """ "Schedule BNT 2026-12-03, published version 2" (or "not published yet")."""
+    lots = ", ".join(codes) if codes else "no lot"
+    published = [v for v in versions if v]
+    if not published:
+        state = "not published yet"
+    elif len(versions) == 1:
+        state = f"published version {published[0]}"
+    else:
+        state = "published versions " + ", ".join(f"{c} {v or '-'}" for c, v in zip(codes, versions, strict=False))
+    return f"Schedule {lots} {day.isoformat()}, {state}"
+
+
+def to_xlsx(rows: list[dict[str, Any]], title: str = "Schedule") -> bytes:
+    """An "All" sheet, then one sheet per rep (and "Unassigned"), each with a title, a frozen and
+    filtered header repeated on every printed page, printed landscape one page wide."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    )
+    formats = {
+        "title": workbook.add_format({"bold": True, "font_size": 14}),
+        "header": workbook.add_format({"bold": True}),
+        "time": workbook.add_format({"num_format": "hh:mm"}),
+        "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
+        "money": workbook.add_format({"num_format": "#,##0.00"}),
+    }
+    _write_sheet(workbook.add_worksheet("All"), rows, title, formats)
     taken = {"all"}
     per_rep: dict[int | None, list[dict[str, Any]]] = {}
     for row in rows:
         per_rep.setdefault(row["rep_id"], []).append(row)
     for rep_id in sorted(per_rep, key=lambda r: (r is None, (per_rep[r][0]["rep_name"] or "").lower(), r or 0)):
         name = per_rep[rep_id][0]["rep_name"] or "Unassigned"
-        _write_sheet(workbook.create_sheet(_sheet_title(name, taken)), per_rep[rep_id])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+        sheet = workbook.add_worksheet(_sheet_title(name, taken))
+        _write_sheet(sheet, per_rep[rep_id], f"{title}: {name}", formats)
+    workbook.close()
     return buffer.getvalue()
 
 

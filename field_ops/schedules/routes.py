@@ -8,9 +8,10 @@ from flask_smorest import Blueprint
 from field_ops.core.api import documents_errors, requires_login
 from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
-from field_ops.core.errors import ProblemError, field_error
+from field_ops.core.errors import field_error
 from field_ops.dealerships.service import get_dealership
 from field_ops.schedules import calendar, export, importing, service
+from field_ops.schedules.importing import FileTooLarge
 from field_ops.schedules.schemas import (
     CalendarTokenSchema,
     ImportFileSchema,
@@ -25,10 +26,6 @@ from field_ops.users.models import Role
 blp = Blueprint("schedules", __name__, url_prefix="/api/v1", description="The shared daily schedule and calendar feed")
 
 CSV, XLSX = "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class FileTooLarge(ProblemError):
-    status, code, title = 413, "file_too_large", "File too large"
 
 
 def _schedule_body(schedule: service.Schedule) -> dict:
@@ -56,7 +53,8 @@ def _schedule_body(schedule: service.Schedule) -> dict:
 
 
 def _attachment(content: bytes, mimetype: str, name: str) -> Response:
-    response = Response(content, mimetype=mimetype)
+    # content_type, not mimetype: Werkzeug would add "; charset=utf-8" to a text type a second time.
+    response = Response(content, content_type=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
@@ -78,7 +76,9 @@ def get_schedule(query, date: str):
     if wanted == "csv":
         return _attachment(export.to_csv(schedule.rows), "text/csv; charset=utf-8", export.file_name(codes, day, "csv"))
     if wanted == "xlsx":
-        return _attachment(export.to_xlsx(schedule.rows), XLSX, export.file_name(codes, day, "xlsx"))
+        versions = [p.version if (p := schedule.publications.get(lot.id)) else 0 for lot in schedule.dealerships]
+        title = export.title_for(codes, day, versions)
+        return _attachment(export.to_xlsx(schedule.rows, title), XLSX, export.file_name(codes, day, "xlsx"))
     return _schedule_body(schedule)
 
 
@@ -110,7 +110,8 @@ def import_schedule(query, files):
     """Import the old spreadsheet (CSV or XLSX); each row is booked by the `POST /visits` rules
 
     Nothing is written on `dry_run=true`, or when any row fails unless `partial=true`; a failing
-    import without `partial` answers 422 with the same `rows`.
+    import without `partial` answers 422 with the same `rows`. A sheet without a Date column takes
+    `date`; a file over `IMPORT_MAX_BYTES` or `IMPORT_MAX_ROWS` rows answers 413.
     """
     upload = files["file"]
     content = upload.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
@@ -126,6 +127,8 @@ def import_schedule(query, files):
         filename=upload.filename or "",
         dry_run=query["dry_run"],
         partial=query["partial"],
+        default_date=query.get("date"),
+        max_rows=current_app.config["IMPORT_MAX_ROWS"],
     )
     return result.as_dict()
 

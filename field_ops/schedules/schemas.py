@@ -18,6 +18,7 @@ class ImportQuerySchema(StrictSchema):
     dealership_id = fields.Integer(required=True)
     dry_run = fields.Boolean(load_default=False)
     partial = fields.Boolean(load_default=False)
+    date = fields.Date(metadata={"description": "The day of rows without a date (a day's sheet with no Date column)"})
 
 
 class ImportFileSchema(StrictSchema):
@@ -81,6 +82,13 @@ class ImportRowSchema(StrictSchema):
     visit_id = fields.Integer(dump_only=True, allow_none=True)
     code = fields.String(dump_only=True)
     errors = fields.Dict(dump_only=True, allow_none=True)
+    customer_name = fields.String(dump_only=True, metadata={"description": "The account's customer, as on file"})
+    account_number = fields.String(dump_only=True)
+    date = fields.String(dump_only=True, metadata={"description": "YYYY-MM-DD, the visit's day at the lot"})
+    window_start = fields.String(dump_only=True, metadata={"description": "ISO 8601 in the lot's zone"})
+    window_end = fields.String(dump_only=True, metadata={"description": "ISO 8601 in the lot's zone"})
+    rep_id = fields.Integer(dump_only=True)
+    rep_name = fields.String(dump_only=True)
 
 
 class ImportResultSchema(StrictSchema):

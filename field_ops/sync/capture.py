@@ -116,10 +116,21 @@ def _before_bulk(state: ORMExecuteState) -> None:
 
 
 def _note_inserted(session: Session, entity_type: str, ids: list[int]) -> None:
-    """Rows of a synced type written by a Core INSERT, which the ORM events do not see."""
+    """Rows of a synced type written by a bulk INSERT, which the ORM's flush events do not see."""
     pending = _pending(session)
+    synced = synced_type(entity_type)
     for entity_id in ids:
         pending.changed.setdefault((entity_type, entity_id), (None, None))
+    if synced is None or synced.related is None:
+        return
+    for start in range(0, len(ids), CHUNK):
+        # Plain rows carry every column by name, which is all `related` and `owner_of` read.
+        rows = session.execute(
+            select(*synced.model.__table__.columns).where(synced.model.id.in_(ids[start : start + CHUNK]))
+        )
+        for row in rows:
+            for related_type, related_id in synced.related(row):
+                pending.related.add((related_type, related_id, (None, None), synced.owner_of(row)))
 
 
 def _current_owners(session: Session, synced: SyncedType, ids: list[int]) -> dict[int, Owner]:

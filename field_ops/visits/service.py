@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from geopy.distance import geodesic
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
-from field_ops.audit.service import field_changes, record_audit
-from field_ops.core.db import utcnow
+from field_ops.audit.service import field_changes, record_audit, record_audits
+from field_ops.core.db import rows_inserted, utcnow
 from field_ops.core.errors import (
     Conflict,
     Forbidden,
@@ -116,15 +116,80 @@ def _check_guardrails(
     window_end: datetime,
     duration_minutes: int,
     exclude_id: int | None,
+    existing_starts: list[datetime] | None = None,
 ) -> None:
-    """Every booking rule, in the order a specialist would want to hear about them."""
+    """Every booking rule, in the order a specialist would want to hear about them. A caller that
+    preloaded the account's attempted visits (an import) passes their starts as `existing_starts`."""
     rules.check_window_shape(window_start, window_end, utcnow())
     rules.check_contact_allowed(account.active_restrictions, kind)
     policy = _policy(account)
     duration = timedelta(minutes=duration_minutes)
     rules.check_window_in_contact_hours(window_start, window_end, account.timezone, policy, duration)
-    starts = _attempted_visit_starts(session, account.id, window_start, policy.window_days, exclude_id)
-    rules.check_visit_frequency(starts, window_start, policy)
+    if existing_starts is None:
+        existing_starts = _attempted_visit_starts(session, account.id, window_start, policy.window_days, exclude_id)
+    rules.check_visit_frequency(existing_starts, window_start, policy)
+
+
+def check_booking(
+    session: Session,
+    *,
+    account: Account,
+    window_start: datetime,
+    window_end: datetime,
+    kind: str = VisitKind.PERSONAL_VISIT,
+    duration_minutes: int = 15,
+    assigned_rep_id: int | None = None,
+    existing_starts: list[datetime],
+) -> None:
+    """The checks of `book_visit`, in its order, for a caller that books many visits at once and
+    preloaded the account's attempted-visit starts near `window_start` (and locks the accounts
+    itself before writing). Raises the same refusals."""
+    if assigned_rep_id is not None:
+        _check_rep(session, assigned_rep_id, account.dealership_id)
+    _check_guardrails(
+        session, account, kind, window_start, window_end, duration_minutes, None, existing_starts=existing_starts
+    )
+
+
+def record_bookings(session: Session, *, actor: User, bookings: list[dict[str, Any]]) -> list[int]:
+    """Insert visits that passed `check_booking` in one bulk INSERT (each dict holds the columns
+    `book_visit` sets but status and booked_by), audit each as `book_visit` does, in bulk too.
+    Returns the new visits' ids, in the order of `bookings`."""
+    if not bookings:
+        return []
+    now = utcnow()
+    rows = [
+        {**booking, "status": VisitStatus.SCHEDULED, "booked_by": actor.id, "created_at": now, "updated_at": now}
+        for booking in bookings
+    ]
+    session.execute(insert(Visit), rows)
+    ids = {
+        (account_id, start, end): visit_id
+        for visit_id, account_id, start, end in session.execute(
+            select(Visit.id, Visit.account_id, Visit.window_start, Visit.window_end).where(
+                Visit.booked_by == actor.id,
+                Visit.created_at == now,
+                Visit.dealership_id.in_({row["dealership_id"] for row in rows}),
+            )
+        )
+    }
+    visit_ids = [ids[(row["account_id"], row["window_start"], row["window_end"])] for row in rows]
+    rows_inserted.send(session, entity_type="visit", ids=visit_ids)
+    record_audits(
+        session,
+        actor=actor,
+        entries=[
+            {
+                "action": "visit.booked",
+                "entity_type": "visit",
+                "entity_id": visit_id,
+                "dealership_id": row["dealership_id"],
+                "changes": field_changes({}, {"account_id": row["account_id"], **_snapshot(Visit(**row))}),
+            }
+            for visit_id, row in zip(visit_ids, rows, strict=True)
+        ],
+    )
+    return visit_ids
 
 
 def _snapshot(visit: Visit) -> dict[str, Any]:
