@@ -142,18 +142,34 @@ def test_keep_assignments_keeps_each_visit_with_its_rep(client, office, lot, day
         assert rep_of[visit.id] == (bob.id if i % 2 else alice.id)
 
 
-def test_replanning_replaces_the_earlier_plan_whole(client, office, lot, day, make_user, place_visit):
+def test_replanning_replaces_the_earlier_plan_whole_and_each_rep_keeps_their_route_id(
+    client, office, lot, day, make_user, place_visit
+):
     make_user("rep", dealerships=[lot])
     visits = [place_visit(0.01 * i, 0.02) for i in range(3)]
     first = plan(client, office, lot, day).json
     second = plan(client, office, lot, day).json
-    old_ids = {r["id"] for r in first["routes"]}
-    assert old_ids.isdisjoint({r["id"] for r in second["routes"]})
-    for route_id in old_ids:
-        assert client.get(f"/api/v1/routes/{route_id}", headers=office).status_code == 404
+    assert [r["id"] for r in first["routes"]] == [r["id"] for r in second["routes"]]
     listed = client.get(f"/api/v1/routes?date={day.isoformat()}&dealership_id={lot.id}", headers=office).json
     assert [r["id"] for r in listed] == [r["id"] for r in second["routes"]]
     assert sorted(placed_ids(second)) == sorted(v.id for v in visits)
+
+
+def test_a_rep_who_loses_every_stop_keeps_an_empty_route_with_the_same_id(
+    client, office, lot, day, make_user, place_visit
+):
+    alice, bob = make_user("rep", dealerships=[lot], name="Alice Avery"), make_user("rep", dealerships=[lot])
+    visit = place_visit(0.02, 0.02, rep=alice)
+    first = plan(client, office, lot, day, rep_ids=[alice.id]).json
+    route = first["routes"][0]
+    assert route["rep_name"] == "Alice Avery"
+    assert route["stops"][0]["customer_name"] and route["stops"][0]["account_id"] == visit.account_id
+    second = plan(client, office, lot, day, rep_ids=[bob.id]).json
+    assert placed_ids(second) == [visit.id]
+    kept = client.get(f"/api/v1/routes/{route['id']}", headers=office).json
+    assert kept["rep_id"] == alice.id and kept["stops"] == [] and kept["total_km"] == 0
+    third = plan(client, office, lot, day).json
+    assert route["id"] in {r["id"] for r in third["routes"]}
 
 
 def test_visits_already_checked_in_stay_where_they_are(app, client, office, lot, day, make_user, place_visit):
@@ -398,6 +414,7 @@ def test_a_rep_left_out_of_a_replan_keeps_their_finished_visits(app, client, off
     assert finished["route_id"] == alices_route["id"]
     assert client.get(f"/api/v1/routes/{alices_route['id']}", headers=office).status_code == 200
     assert {r["rep_id"] for r in second["routes"]} == {bob.id}
+    assert client.get(f"/api/v1/routes/{alices_route['id']}", headers=office).json["stops"][0]["visit_id"] == done.id
 
 
 def test_a_full_replan_leaves_appointments_and_their_reps_alone(client, office, lot, day, make_user, place_visit):
