@@ -1,4 +1,5 @@
 import json
+import time
 import threading
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -464,3 +465,61 @@ def test_an_evening_visit_is_planned_to_end_by_the_close_of_contact_hours(
     shift("20:35")
     late = plan(client, office, lot, day).json
     assert late["unassigned"] == [{"visit_id": visit.id, "reason": "outside_shift"}]
+
+
+def _plan_in_background(app, headers, lot, day):
+    """Start a plan on its own thread; returns the thread and a list that receives the response."""
+    answers = []
+
+    def run():
+        answers.append(plan(app.test_client(), headers, lot, day))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, answers
+
+
+def test_other_requests_answer_promptly_while_a_plan_of_the_same_lot_runs(
+    app, client, office, lot, day, make_user, place_visit, monkeypatch
+):
+    monkeypatch.setitem(app.config, "ROUTING_TIME_LIMIT_SECONDS", 1.5)
+    for _ in range(2):
+        make_user("rep", dealerships=[lot])
+    for i in range(30):
+        place_visit(0.004 * (i % 6) - 0.01, 0.005 * (i // 6) - 0.01, start="09:00", end="16:00")
+    thread, answers = _plan_in_background(app, office, lot, day)
+    time.sleep(0.5)  # the day is read; the solver is running
+    waits = []
+    for _ in range(5):
+        started = time.perf_counter()
+        assert client.get("/api/v1/me", headers=office).status_code == 200
+        waits.append(time.perf_counter() - started)
+        time.sleep(0.05)
+    still_planning = thread.is_alive()
+    thread.join(timeout=30)
+    assert still_planning
+    assert max(waits) < 0.2, waits
+    assert answers[0].status_code == 200
+
+
+def test_a_visit_cancelled_while_the_day_is_planned_makes_the_plan_stale_and_saves_nothing(
+    app, client, office, lot, day, make_user, place_visit, monkeypatch
+):
+    from field_ops.routing.models import Route
+    from field_ops.visits.models import Visit
+
+    monkeypatch.setitem(app.config, "ROUTING_TIME_LIMIT_SECONDS", 1.0)
+    make_user("rep", dealerships=[lot])
+    visits = [place_visit(0.01 * i, 0.02) for i in range(4)]
+    thread, answers = _plan_in_background(app, office, lot, day)
+    time.sleep(0.4)
+    with app.app_context(), transaction() as session:
+        session.get(Visit, visits[0].id).status = "cancelled"
+    thread.join(timeout=30)
+    assert answers[0].status_code == 409
+    assert answers[0].json["code"] == "plan_stale"
+    with app.app_context(), transaction() as session:
+        assert session.query(Route).count() == 0
+        assert all(session.get(Visit, v.id).route_id is None for v in visits)
+    again = plan(client, office, lot, day)
+    assert sorted(placed_ids(again.json)) == sorted(v.id for v in visits[1:])
