@@ -1,6 +1,6 @@
 import json
-import time
 import threading
+import time
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -10,7 +10,7 @@ from geopy.distance import great_circle
 
 from field_ops.accounts.models import Account
 from field_ops.core.db import transaction
-from tests.timing import days_ahead, local, local_today
+from tests.timing import days_ahead, local, local_today, recent_daytime
 
 LOT = (36.359, -94.1966)
 
@@ -523,3 +523,68 @@ def test_a_visit_cancelled_while_the_day_is_planned_makes_the_plan_stale_and_sav
         assert all(session.get(Visit, v.id).route_id is None for v in visits)
     again = plan(client, office, lot, day)
     assert sorted(placed_ids(again.json)) == sorted(v.id for v in visits[1:])
+
+
+DOOR = (36.3801, -94.1702)
+
+
+def _visit_at_the_door(client, login, rep, visit, accuracy_m, outcome="not_home"):
+    headers = login(rep)
+    at = recent_daytime()
+    body = {"latitude": DOOR[0], "longitude": DOOR[1], "accuracy_m": accuracy_m, "recorded_at": at.isoformat()}
+    assert client.post(f"/api/v1/visits/{visit.id}/check-in", json=body, headers=headers).status_code == 200
+    response = client.post(
+        f"/api/v1/visits/{visit.id}/outcome", json={"outcome": outcome}, headers={**headers, "Idempotency-Key": "k"}
+    )
+    assert response.status_code == 201, response.json
+
+
+def test_a_check_in_at_the_door_moves_a_zip_centroid_pin_and_the_next_plan_uses_it(
+    client, office, login, lot, day, make_user, make_account, make_visit
+):
+    rep = make_user("rep", dealerships=[lot])
+    account = make_account(lot, latitude=None, longitude=None)
+    assert account.geocode_source == "postal_code_centroid"
+    at = recent_daytime()
+    _visit_at_the_door(
+        client, login, rep, make_visit(account, at - timedelta(hours=1), at + timedelta(hours=1), rep=rep), 20
+    )
+
+    saved = client.get(f"/api/v1/accounts/{account.id}", headers=office).json
+    assert (saved["latitude"], saved["longitude"], saved["geocode_source"]) == (DOOR[0], DOOR[1], "check_in")
+    audit = client.get(f"/api/v1/audit?entity_type=account&entity_id={account.id}", headers=office).json
+    learned = [entry for entry in audit if entry["action"] == "account.pin_learned"]
+    assert learned and learned[0]["changes"]["geocode_source"] == ["postal_code_centroid", "check_in"]
+
+    tomorrow = make_visit(account, local(day, "09:00"), local(day, "17:00"))
+    result = plan(client, office, lot, day).json
+    assert placed_ids(result) == [tomorrow.id]
+    route = client.get(
+        f"/api/v1/routes/{result['routes'][0]['id']}", headers={**office, "Accept": "application/geo+json"}
+    ).json
+    stop = next(f for f in route["features"] if f["geometry"]["type"] == "Point")
+    assert stop["geometry"]["coordinates"] == [DOOR[1], DOOR[0]]
+    expected_km = great_circle(LOT, DOOR).km * 1.3
+    assert result["routes"][0]["stops"][0]["travel_km"] == pytest.approx(expected_km, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("pin", "accuracy_m", "outcome"),
+    [("centroid", 80, "not_home"), ("given", 10, "not_home"), ("centroid", 10, "wrong_address")],
+)
+def test_a_pin_is_not_moved_by_a_poor_fix_over_a_given_pin_or_without_proof_of_presence(
+    client, office, login, lot, make_user, make_account, make_visit, pin, accuracy_m, outcome
+):
+    rep = make_user("rep", dealerships=[lot])
+    coordinates = {"latitude": None, "longitude": None} if pin == "centroid" else {}
+    account = make_account(lot, **coordinates)
+    before = client.get(f"/api/v1/accounts/{account.id}", headers=office).json
+    at = recent_daytime()
+    visit = make_visit(account, at - timedelta(hours=1), at + timedelta(hours=1), rep=rep)
+    _visit_at_the_door(client, login, rep, visit, accuracy_m, outcome)
+    after = client.get(f"/api/v1/accounts/{account.id}", headers=office).json
+    assert (after["latitude"], after["longitude"], after["geocode_source"]) == (
+        before["latitude"],
+        before["longitude"],
+        before["geocode_source"],
+    )
