@@ -588,3 +588,26 @@ def test_a_pin_is_not_moved_by_a_poor_fix_over_a_given_pin_or_without_proof_of_p
         before["longitude"],
         before["geocode_source"],
     )
+
+
+def test_the_evening_plan_routes_tomorrow_for_each_lot_with_visits_and_no_plan(
+    app, client, office, make_dealership, make_user, make_account, make_visit
+):
+    from field_ops.routing.jobs import plan_unplanned_lots
+
+    waiting, planned, idle = (make_dealership(latitude=LOT[0], longitude=LOT[1]) for _ in range(3))
+    tomorrow = days_ahead(1, "00:00").date()
+    visits = {}
+    for lot in (waiting, planned, idle):
+        make_user("rep", dealerships=[lot])
+        if lot is not idle:
+            account = make_account(lot, latitude=LOT[0] + 0.02, longitude=LOT[1])
+            visits[lot.id] = make_visit(account, local(tomorrow, "09:00"), local(tomorrow, "17:00"))
+    assert plan(client, office, planned, tomorrow).status_code == 200
+    with app.app_context():
+        results = plan_unplanned_lots(app.extensions["db_sessionmaker"])
+    assert [(r.dealership_id, r.date, r.planned, r.error) for r in results] == [(waiting.id, tomorrow, 1, None)]
+    saved = client.get(f"/api/v1/visits/{visits[waiting.id].id}", headers=office).json
+    assert saved["route_id"] is not None
+    with app.app_context():
+        assert plan_unplanned_lots(app.extensions["db_sessionmaker"]) == []

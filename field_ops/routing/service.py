@@ -281,7 +281,7 @@ class Placement:
 def plan_routes(
     session: Session,
     *,
-    actor: User,
+    actor: User | None,
     dealership_id: int,
     date: date,
     rep_ids: list[int] | None = None,
@@ -326,13 +326,13 @@ def plan_routes(
     plan.unassigned = sorted(
         ({**item, "reason": str(item["reason"])} for item in unassigned), key=lambda i: i["visit_id"]
     )
-    plan.planned_by = actor.id
+    plan.planned_by = actor.id if actor is not None else None
     plan.planned_at = utcnow()
     session.flush()
     return PlanOutcome(plan=plan, routes=routes)
 
 
-def _visible_dealership(session: Session, actor: User, dealership_id: int) -> Dealership:
+def _visible_dealership(session: Session, actor: User | None, dealership_id: int) -> Dealership:
     dealership = session.get(Dealership, dealership_id)
     if dealership is None:
         raise NotFound("Dealership not found.")
@@ -683,6 +683,24 @@ def _save(
     for route in routes:
         session.refresh(route)
     return routes
+
+
+def unplanned_lot_days(session: Session, now: datetime | None = None) -> list[tuple[int, date]]:
+    """Each lot's tomorrow (in the lot's zone) that has visits to route and no plan yet."""
+    now = now or utcnow()
+    found = []
+    for dealership in session.scalars(select(Dealership).order_by(Dealership.id)):
+        tomorrow = now.astimezone(ZoneInfo(dealership.timezone)).date() + timedelta(days=1)
+        has_plan = select(RoutePlan.id).where(RoutePlan.dealership_id == dealership.id, RoutePlan.date == tomorrow)
+        has_visits = select(Visit.id).where(
+            Visit.dealership_id == dealership.id,
+            Visit.scheduled_date == tomorrow,
+            Visit.status == VisitStatus.SCHEDULED,
+            Visit.kind == VisitKind.PERSONAL_VISIT,
+        )
+        if session.scalar(has_plan.limit(1)) is None and session.scalar(has_visits.limit(1)) is not None:
+            found.append((dealership.id, tomorrow))
+    return found
 
 
 # --- reads ---------------------------------------------------------------------------------
