@@ -482,6 +482,9 @@ def _plan_in_background(app, headers, lot, day):
 def test_other_requests_answer_promptly_while_a_plan_of_the_same_lot_runs(
     app, client, office, lot, day, make_user, place_visit, monkeypatch
 ):
+    from field_ops.routing import solver
+
+    solver.warm_up(wait=True)  # the solver's worker processes are running, as they are after a first plan
     monkeypatch.setitem(app.config, "ROUTING_TIME_LIMIT_SECONDS", 1.5)
     for _ in range(2):
         make_user("rep", dealerships=[lot])

@@ -39,12 +39,12 @@ def plan_unplanned_lots(sessions: sessionmaker[Session], *, now: datetime | None
         with sessions() as session:
             try:
                 outcome = plan_routes(session, actor=None, dealership_id=dealership_id, date=day)
+                placed = sum(len(route.stops) for route in outcome.routes)
                 session.commit()
             except ProblemError as error:
                 session.rollback()
                 log.warning("evening plan of dealership %s for %s: %s", dealership_id, day, error)
                 results.append(LotDayResult(dealership_id, day, error=error.code))
                 continue
-        placed = sum(len(route.stops) for route in outcome.routes)
         results.append(LotDayResult(dealership_id, day, planned=placed, unassigned=len(outcome.plan.unassigned)))
     return results

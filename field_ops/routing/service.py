@@ -6,6 +6,7 @@ stops already in them keep their order."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time as timer
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,7 +18,7 @@ import numpy as np
 from flask import current_app
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from field_ops.audit.service import record_audit
 from field_ops.core.db import utcnow
@@ -32,6 +33,8 @@ from field_ops.users.models import Role, User
 from field_ops.visits.models import Visit, VisitKind, VisitStatus
 from field_ops.visits.rules import ContactRestricted, check_contact_allowed, contact_hours_on, contact_policy
 
+log = logging.getLogger(__name__)
+
 # Prizes dwarf any day's driving (metres), so the solver serves every visit it can and only
 # then minimises distance; an urgent visit outweighs any number of lower ones.
 PRIZES = {"urgent": 10**10, "high": 10**8, "normal": 10**7, "low": 10**6}
@@ -40,8 +43,8 @@ DONE_STATUSES = (VisitStatus.CHECKED_IN, VisitStatus.COMPLETED)
 FULL, INSERT = "full", "insert"
 
 
-# Seconds kept back from the solver's budget for locking, checking and writing the plan.
-WRITE_RESERVE_SECONDS = 0.1
+# Seconds kept back at least from the solver's budget for locking, checking and writing the plan.
+WRITE_RESERVE_SECONDS = 0.2
 
 
 class PlanInProgress(Conflict):
@@ -299,12 +302,16 @@ def plan_routes(
     PlanStale (409) when a visit of the day was booked, cancelled or changed during the solve.
     """
     started = timer.time()
+    solver.warm_up()
     config = current_app.config
-    deadline = started + max(config["ROUTING_TIME_LIMIT_SECONDS"] - WRITE_RESERVE_SECONDS, 0.0)
     dealership = _visible_dealership(session, actor, dealership_id)
     reps = _planning_reps(session, dealership, rep_ids)
     day = _collect_day(session, dealership, reps, date, keep_assignments)
     _build_matrix(day)
+    read = timer.time()
+    # Writing re-reads the day under lock and saves it: keep back about twice the read's time.
+    budget = config["ROUTING_TIME_LIMIT_SECONDS"]
+    deadline = started + budget - min(max(WRITE_RESERVE_SECONDS, 2 * (read - started)), budget / 2)
     if mode == INSERT:
         placement = _insert(day)
         _end_snapshot(session)
@@ -312,6 +319,7 @@ def plan_routes(
         problems, vehicle_reps = _problems(day)
         _end_snapshot(session)
         placement = _place(day, problems, vehicle_reps, deadline, config["ROUTING_SEED"])
+    solved = timer.time()
 
     session.expire_all()
     plan = _lock_plan(session, dealership_id, date)
@@ -329,6 +337,10 @@ def plan_routes(
     plan.planned_by = actor.id if actor is not None else None
     plan.planned_at = utcnow()
     session.flush()
+    log.info(
+        "planned dealership %s for %s: read %.2f s, solve %.2f s, write %.2f s",
+        dealership_id, date, read - started, solved - read, timer.time() - solved,
+    )  # fmt: skip
     return PlanOutcome(plan=plan, routes=routes)
 
 
@@ -366,6 +378,7 @@ def _collect_day(
         )
         .order_by(Visit.window_start, Visit.id)
     )
+    stmt = stmt.options(selectinload(Visit.account))
     if lock:
         stmt = stmt.with_for_update(of=Visit)
     day_visits = list(session.scalars(stmt))
@@ -506,7 +519,7 @@ def _place(
 
     everyone, prize_collecting = plans
     best = prize_collecting
-    if everyone.feasible and score(everyone) >= score(prize_collecting):
+    if everyone is not None and everyone.feasible and score(everyone) >= score(prize_collecting):
         best = everyone
     placed: set[int] = set()
     for route in best.routes:
@@ -602,7 +615,6 @@ def _save(
     existing: dict[int, Route] = {}
     for route in session.scalars(select(Route).where(Route.plan_id == plan.id).order_by(Route.id)):
         existing.setdefault(route.rep_id, route)
-    session.flush()
 
     limit = current_app.config["MAP_WAYPOINT_LIMIT"]
     routes = []
@@ -681,7 +693,7 @@ def _save(
             route.map_urls = []
     session.flush()
     for route in routes:
-        session.refresh(route)
+        session.expire(route, ["stops"])
     return routes
 
 

@@ -177,34 +177,59 @@ def solve(
 
 
 # PyVRP runs on one core; side-by-side solves use worker processes. The pool starts from a
-# fork server that has imported PyVRP once, so a worker never inherits a request's database
-# connections, and the calling thread only waits (other requests of its process keep running).
+# fork server, so a worker never inherits a request's database connections, and the calling
+# thread only waits (other requests of its process keep running). A worker's first start
+# imports the application (about a second), so until the pool has answered once, solves run
+# in the calling process instead (see `solve_side_by_side`).
 _pool: ProcessPoolExecutor | None = None
+_pool_warm = threading.Event()
 _pool_lock = threading.Lock()
 WORKERS = 2
 
 
-def _executor() -> ProcessPoolExecutor:
+def _ready() -> bool:
+    return True
+
+
+def warm_up(*, wait: bool = False) -> None:
+    """Start the worker processes in the background if they are not running; `wait` until they answer."""
     global _pool
     with _pool_lock:
         if _pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([__name__])
             _pool = ProcessPoolExecutor(max_workers=WORKERS, mp_context=context)
-        return _pool
+            threading.Thread(target=_start_workers, args=(_pool,), daemon=True).start()
+    if wait:
+        _pool_warm.wait(timeout=60)
 
 
-def _reset_executor() -> None:
+def _start_workers(pool: ProcessPoolExecutor) -> None:
+    try:
+        for future in [pool.submit(_ready) for _ in range(WORKERS)]:
+            future.result()
+    except Exception:  # noqa: BLE001 - a pool that cannot start leaves solves in-process
+        return
+    _pool_warm.set()
+
+
+def _reset_pool() -> None:
     global _pool
     with _pool_lock:
-        _pool = None
+        _pool, _ = None, _pool_warm.clear()
 
 
-def solve_side_by_side(problems: list[Problem], *, deadline: float, seed: int = 42) -> list[Plan]:
-    """Solve each problem in its own worker process, all finishing by `deadline`; plans in order."""
-    try:
-        futures = [_executor().submit(solve, problem, deadline=deadline, seed=seed) for problem in problems]
-        return [future.result() for future in futures]
-    except BrokenProcessPool:
-        _reset_executor()  # a worker died (killed, out of memory): solve here this once
-        return [solve(problem, deadline=deadline, seed=seed) for problem in problems]
+def solve_side_by_side(problems: list[Problem], *, deadline: float, seed: int = 42) -> list[Plan | None]:
+    """Solve each problem in its own worker process, all finishing by `deadline`; plans in order.
+
+    While the workers are still starting, only the last problem is solved, here, with the whole
+    remaining budget (its plan is the last; the others are None): a cold start never costs time.
+    """
+    warm_up()
+    if _pool_warm.is_set():
+        try:
+            futures = [_pool.submit(solve, problem, deadline=deadline, seed=seed) for problem in problems]
+            return [future.result() for future in futures]
+        except (BrokenProcessPool, AttributeError):
+            _reset_pool()  # a worker died (killed, out of memory): solve here this once
+    return [None] * (len(problems) - 1) + [solve(problems[-1], deadline=deadline, seed=seed)]
