@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import statistics
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pyvrp
 
 from field_ops.routing.solver import Job, Problem, Site, Vehicle, solve
 
-SOLOMON = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "solomon"
+SOLOMON = Path(os.environ.get("SOLOMON_DIR", "/work/shared/benchmarks/solomon"))
 
 
 def load_problem(path: Path) -> Problem:
