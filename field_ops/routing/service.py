@@ -1,7 +1,11 @@
 """Route planning: a lot's day of visits grouped into reps' routes, every unplaced visit with
 a reason a specialist can act on. PyVRP (behind `routing.solver`) does the full plans; new
 visits booked during the day are fitted into existing routes by cheapest insertion, so the
-stops already in them keep their order."""
+stops already in them keep their order.
+
+A plan runs in four steps around a `PlanningDay`: collect the day (a read snapshot), build the
+matrix, place (the solver runs with no transaction open and no lock held), save (lock the
+lot-day, check the day is unchanged, write over the routes, which keep their ids)."""
 
 from __future__ import annotations
 
