@@ -199,7 +199,9 @@ def warm_up(*, wait: bool = False) -> None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([__name__])
             _pool = ProcessPoolExecutor(max_workers=WORKERS, mp_context=context)
-            threading.Thread(target=_start_workers, args=(_pool,), daemon=True).start()
+            # Not a daemon: a process that exits while its workers start waits for them, rather
+            # than leaving the fork server a half-started worker.
+            threading.Thread(target=_start_workers, args=(_pool,), daemon=False).start()
     if wait:
         _pool_warm.wait(timeout=60)
 
