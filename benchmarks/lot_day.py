@@ -1,8 +1,11 @@
-"""A realistic lot-day planned through the HTTP API: 120 visits within 25 km of a lot, 6 reps,
-mixed windows. Prints the wall time of `POST /dealerships/{id}/route-plans` (median of runs),
-visits placed and total km, next to the same request with PyVRP given 30 s.
+"""Lot-days planned through the HTTP API, on PostgreSQL by default: a day that fits (120 visits
+within 25 km of a lot, 6 reps, mixed windows) and a day that cannot hold every visit (150
+longer visits, mostly two-hour windows). Prints for each the wall time of
+`POST /dealerships/{id}/route-plans` (median of runs), visits placed and total km, next to the
+same request with a 30 s budget.
 
-    python -m benchmarks.lot_day [--runs 3] [--long-budget 30]
+    python -m benchmarks.lot_day [--runs 3] [--long-budget 30] [--days fits overfull]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres | sqlite]
 """
 
 from __future__ import annotations
@@ -12,23 +15,40 @@ import random
 import statistics
 import tempfile
 import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from geopy.distance import distance as geodesic_distance
+from sqlalchemy import create_engine, make_url, text
 
 from field_ops import create_app
 from field_ops.core import migrations
 from field_ops.core.db import get_engine, transaction
 from field_ops.dealerships.models import Dealership
+from field_ops.routing import solver
 from field_ops.users.service import create_user
 from field_ops.visits.models import Visit
 
 LOT = (36.359, -94.1966)
 ZONE = "America/Chicago"
 PASSWORD = "benchmark-password"
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+TIGHT_WINDOWS = [("08:00", "10:00"), ("10:00", "12:00"), ("12:00", "14:00"), ("14:00", "16:00"), ("16:00", "18:00")]
+
+
+@dataclass(frozen=True)
+class DayShape:
+    visits: int
+    reps: int
+    duration_minutes: int
+    windows: list[tuple[str, str]]
+
+
 WINDOWS = (
     [("08:00", "18:00")] * 4
     + [("09:00", "12:00"), ("13:00", "17:00")] * 2
@@ -41,15 +61,16 @@ WINDOWS = (
 )
 
 
-def build_lot_day(app, visits: int, reps: int, seed: int = 7) -> tuple[int, date]:
+def build_lot_day(app, shape: DayShape, code: str, seed: int = 7) -> tuple[int, date]:
     from field_ops.accounts.service import create_account
 
+    visits, reps = shape.visits, shape.reps
     rng = random.Random(seed)
     zone = ZoneInfo(ZONE)
     day = datetime.now(zone).date() + timedelta(days=2)
     with app.app_context(), transaction() as session:
         lot = Dealership(
-            code="BENCH",
+            code=code,
             name="Benchmark Lot",
             address_line1="1201 SE Walton Blvd",
             city="Bentonville",
@@ -62,14 +83,15 @@ def build_lot_day(app, visits: int, reps: int, seed: int = 7) -> tuple[int, date
         )
         session.add(lot)
         session.flush()
-        create_user(
-            session, actor=None, email="office@bench.example", name="Office", role="specialist", password=PASSWORD
-        )
+        if code == "FITS":
+            create_user(
+                session, actor=None, email="office@bench.example", name="Office", role="specialist", password=PASSWORD
+            )
         for n in range(reps):
             create_user(
                 session,
                 actor=None,
-                email=f"rep{n}@bench.example",
+                email=f"rep{n}.{code.lower()}@bench.example",
                 name=f"Rep {n}",
                 role="rep",
                 password=PASSWORD,
@@ -80,7 +102,7 @@ def build_lot_day(app, visits: int, reps: int, seed: int = 7) -> tuple[int, date
             account = create_account(
                 session,
                 actor=None,
-                account_number=f"B-{n:04d}",
+                account_number=f"{code}-{n:04d}",
                 dealership_id=lot.id,
                 customer_name=f"Customer {n}",
                 address={"line1": f"{n} Main St", "city": "Bentonville", "state": "AR", "postal_code": "72712"},
@@ -89,7 +111,7 @@ def build_lot_day(app, visits: int, reps: int, seed: int = 7) -> tuple[int, date
                 days_past_due=rng.randint(1, 120),
                 amount_due=Decimal("100.00"),
             )
-            start, end = rng.choice(WINDOWS)
+            start, end = rng.choice(shape.windows)
             window_start = datetime.combine(day, datetime.strptime(start, "%H:%M").time(), tzinfo=zone)
             window_end = datetime.combine(day, datetime.strptime(end, "%H:%M").time(), tzinfo=zone)
             session.add(
@@ -100,7 +122,7 @@ def build_lot_day(app, visits: int, reps: int, seed: int = 7) -> tuple[int, date
                     scheduled_date=day,
                     window_start=window_start.astimezone(UTC),
                     window_end=window_end.astimezone(UTC),
-                    duration_minutes=15,
+                    duration_minutes=shape.duration_minutes,
                     priority=rng.choice(["low", "normal", "normal", "high", "urgent"]),
                     status="scheduled",
                 )
@@ -118,33 +140,69 @@ def plan_once(client, headers, lot_id: int, day: date) -> tuple[float, int, floa
     return elapsed, placed, sum(route["total_km"] for route in body["routes"])
 
 
+DAYS = {
+    "fits": DayShape(visits=120, reps=6, duration_minutes=15, windows=WINDOWS),
+    "overfull": DayShape(visits=150, reps=6, duration_minutes=20, windows=WINDOWS[:4] + TIGHT_WINDOWS * 2),
+}
+
+
+@contextmanager
+def database(url: str):
+    """A fresh database: a new one on the PostgreSQL server `url`, or a SQLite file."""
+    if not url.startswith("postgresql"):
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+        return
+    server = make_url(url)
+    name = f"field_ops_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--visits", type=int, default=120)
-    parser.add_argument("--reps", type=int, default=6)
     parser.add_argument("--long-budget", type=float, default=30.0)
+    parser.add_argument("--days", nargs="+", default=list(DAYS), choices=list(DAYS))
+    parser.add_argument("--database-url", default=POSTGRES)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        app = create_app({"DATABASE_URL": f"sqlite:///{Path(folder) / 'bench.sqlite3'}", "TESTING": True})
+    with database(args.database_url) as url:
+        app = create_app({"DATABASE_URL": url, "TESTING": True})
         with app.app_context():
             migrations.upgrade(get_engine())
-        lot_id, day = build_lot_day(app, args.visits, args.reps)
+        lots = {name: build_lot_day(app, DAYS[name], name.upper()) for name in dict.fromkeys(["fits", *args.days])}
         client = app.test_client()
         token = client.post("/api/v1/auth/token", json={"email": "office@bench.example", "password": PASSWORD})
         headers = {"Authorization": f"Bearer {token.get_json()['access_token']}"}
         budget = app.config["ROUTING_TIME_LIMIT_SECONDS"]
-        runs = [plan_once(client, headers, lot_id, day) for _ in range(args.runs)]
-        wall = statistics.median(run[0] for run in runs)
-        _, placed, km = runs[-1]
-        app.config["ROUTING_TIME_LIMIT_SECONDS"] = args.long_budget
-        _, long_placed, long_km = plan_once(client, headers, lot_id, day)
-    print(f"lot-day: {args.visits} visits, {args.reps} reps, solver budget {budget:g} s")
-    times = ", ".join(f"{run[0]:.2f}" for run in runs)
-    print(f"  POST route-plans wall time: median {wall:.2f} s over {args.runs} runs ({times})")
-    print(f"  placed {placed}/{args.visits}, total {km:.1f} km")
-    print(f"  PyVRP at {args.long_budget:g} s: placed {long_placed}/{args.visits}, total {long_km:.1f} km")
-    print(f"  km ratio (default / {args.long_budget:g} s): {km / long_km:.4f}")
+        solver.warm_up(wait=True)  # as wsgi.py does when the server starts
+        print(f"database {make_url(url).get_backend_name()}, budget {budget:g} s, median of {args.runs}")
+        for name in args.days:
+            shape, (lot_id, day) = DAYS[name], lots[name]
+            app.config["ROUTING_TIME_LIMIT_SECONDS"] = budget
+            runs = [plan_once(client, headers, lot_id, day) for _ in range(args.runs)]
+            wall = statistics.median(run[0] for run in runs)
+            placed = statistics.median(run[1] for run in runs)
+            km = statistics.median(run[2] for run in runs)
+            app.config["ROUTING_TIME_LIMIT_SECONDS"] = args.long_budget
+            _, long_placed, long_km = plan_once(client, headers, lot_id, day)
+            print(f"{name}: {shape.visits} visits of {shape.duration_minutes} min, {shape.reps} reps")
+            print("  runs (wall s, placed, km): " + ", ".join(f"({w:.2f}, {p}, {k:.1f})" for w, p, k in runs))
+            print(
+                f"  median wall {wall:.2f} s (budget + {wall - budget:.2f} s), "
+                f"placed {placed:g}/{shape.visits}, {km:.1f} km"
+            )
+            print(f"  at {args.long_budget:g} s: placed {long_placed}/{shape.visits}, {long_km:.1f} km")
+            print(
+                f"  placed {placed - long_placed:+g} vs {args.long_budget:g} s, km ratio {km / long_km:.4f}", flush=True
+            )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 import json
 import threading
+import time
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -9,7 +10,7 @@ from geopy.distance import great_circle
 
 from field_ops.accounts.models import Account
 from field_ops.core.db import transaction
-from tests.timing import days_ahead, local, local_today
+from tests.timing import days_ahead, local, local_today, recent_daytime
 
 LOT = (36.359, -94.1966)
 
@@ -142,18 +143,34 @@ def test_keep_assignments_keeps_each_visit_with_its_rep(client, office, lot, day
         assert rep_of[visit.id] == (bob.id if i % 2 else alice.id)
 
 
-def test_replanning_replaces_the_earlier_plan_whole(client, office, lot, day, make_user, place_visit):
+def test_replanning_replaces_the_earlier_plan_whole_and_each_rep_keeps_their_route_id(
+    client, office, lot, day, make_user, place_visit
+):
     make_user("rep", dealerships=[lot])
     visits = [place_visit(0.01 * i, 0.02) for i in range(3)]
     first = plan(client, office, lot, day).json
     second = plan(client, office, lot, day).json
-    old_ids = {r["id"] for r in first["routes"]}
-    assert old_ids.isdisjoint({r["id"] for r in second["routes"]})
-    for route_id in old_ids:
-        assert client.get(f"/api/v1/routes/{route_id}", headers=office).status_code == 404
+    assert [r["id"] for r in first["routes"]] == [r["id"] for r in second["routes"]]
     listed = client.get(f"/api/v1/routes?date={day.isoformat()}&dealership_id={lot.id}", headers=office).json
     assert [r["id"] for r in listed] == [r["id"] for r in second["routes"]]
     assert sorted(placed_ids(second)) == sorted(v.id for v in visits)
+
+
+def test_a_rep_who_loses_every_stop_keeps_an_empty_route_with_the_same_id(
+    client, office, lot, day, make_user, place_visit
+):
+    alice, bob = make_user("rep", dealerships=[lot], name="Alice Avery"), make_user("rep", dealerships=[lot])
+    visit = place_visit(0.02, 0.02, rep=alice)
+    first = plan(client, office, lot, day, rep_ids=[alice.id]).json
+    route = first["routes"][0]
+    assert route["rep_name"] == "Alice Avery"
+    assert route["stops"][0]["customer_name"] and route["stops"][0]["account_id"] == visit.account_id
+    second = plan(client, office, lot, day, rep_ids=[bob.id]).json
+    assert placed_ids(second) == [visit.id]
+    kept = client.get(f"/api/v1/routes/{route['id']}", headers=office).json
+    assert kept["rep_id"] == alice.id and kept["stops"] == [] and kept["total_km"] == 0
+    third = plan(client, office, lot, day).json
+    assert route["id"] in {r["id"] for r in third["routes"]}
 
 
 def test_visits_already_checked_in_stay_where_they_are(app, client, office, lot, day, make_user, place_visit):
@@ -398,6 +415,7 @@ def test_a_rep_left_out_of_a_replan_keeps_their_finished_visits(app, client, off
     assert finished["route_id"] == alices_route["id"]
     assert client.get(f"/api/v1/routes/{alices_route['id']}", headers=office).status_code == 200
     assert {r["rep_id"] for r in second["routes"]} == {bob.id}
+    assert client.get(f"/api/v1/routes/{alices_route['id']}", headers=office).json["stops"][0]["visit_id"] == done.id
 
 
 def test_a_full_replan_leaves_appointments_and_their_reps_alone(client, office, lot, day, make_user, place_visit):
@@ -447,3 +465,152 @@ def test_an_evening_visit_is_planned_to_end_by_the_close_of_contact_hours(
     shift("20:35")
     late = plan(client, office, lot, day).json
     assert late["unassigned"] == [{"visit_id": visit.id, "reason": "outside_shift"}]
+
+
+def _plan_in_background(app, headers, lot, day):
+    """Start a plan on its own thread; returns the thread and a list that receives the response."""
+    answers = []
+
+    def run():
+        answers.append(plan(app.test_client(), headers, lot, day))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, answers
+
+
+def test_other_requests_answer_promptly_while_a_plan_of_the_same_lot_runs(
+    app, client, office, lot, day, make_user, place_visit, monkeypatch
+):
+    from field_ops.routing import solver
+
+    solver.warm_up(wait=True)  # the solver's worker processes are running, as they are after a first plan
+    monkeypatch.setitem(app.config, "ROUTING_TIME_LIMIT_SECONDS", 1.5)
+    for _ in range(2):
+        make_user("rep", dealerships=[lot])
+    for i in range(30):
+        place_visit(0.004 * (i % 6) - 0.01, 0.005 * (i // 6) - 0.01, start="09:00", end="16:00")
+    thread, answers = _plan_in_background(app, office, lot, day)
+    time.sleep(0.5)  # the day is read; the solver is running
+    waits = []
+    for _ in range(5):
+        started = time.perf_counter()
+        assert client.get("/api/v1/me", headers=office).status_code == 200
+        waits.append(time.perf_counter() - started)
+        time.sleep(0.05)
+    still_planning = thread.is_alive()
+    thread.join(timeout=30)
+    assert still_planning
+    assert max(waits) < 0.2, waits
+    assert answers[0].status_code == 200
+
+
+def test_a_visit_cancelled_while_the_day_is_planned_makes_the_plan_stale_and_saves_nothing(
+    app, client, office, lot, day, make_user, place_visit, monkeypatch
+):
+    from field_ops.routing.models import Route
+    from field_ops.visits.models import Visit
+
+    monkeypatch.setitem(app.config, "ROUTING_TIME_LIMIT_SECONDS", 1.0)
+    make_user("rep", dealerships=[lot])
+    visits = [place_visit(0.01 * i, 0.02) for i in range(4)]
+    thread, answers = _plan_in_background(app, office, lot, day)
+    time.sleep(0.4)
+    with app.app_context(), transaction() as session:
+        session.get(Visit, visits[0].id).status = "cancelled"
+    thread.join(timeout=30)
+    assert answers[0].status_code == 409
+    assert answers[0].json["code"] == "plan_stale"
+    with app.app_context(), transaction() as session:
+        assert session.query(Route).count() == 0
+        assert all(session.get(Visit, v.id).route_id is None for v in visits)
+    again = plan(client, office, lot, day)
+    assert sorted(placed_ids(again.json)) == sorted(v.id for v in visits[1:])
+
+
+DOOR = (36.3801, -94.1702)
+
+
+def _visit_at_the_door(client, login, rep, visit, accuracy_m, outcome="not_home"):
+    headers = login(rep)
+    at = recent_daytime()
+    body = {"latitude": DOOR[0], "longitude": DOOR[1], "accuracy_m": accuracy_m, "recorded_at": at.isoformat()}
+    assert client.post(f"/api/v1/visits/{visit.id}/check-in", json=body, headers=headers).status_code == 200
+    response = client.post(
+        f"/api/v1/visits/{visit.id}/outcome", json={"outcome": outcome}, headers={**headers, "Idempotency-Key": "k"}
+    )
+    assert response.status_code == 201, response.json
+
+
+def test_a_check_in_at_the_door_moves_a_zip_centroid_pin_and_the_next_plan_uses_it(
+    client, office, login, lot, day, make_user, make_account, make_visit
+):
+    rep = make_user("rep", dealerships=[lot])
+    account = make_account(lot, latitude=None, longitude=None)
+    assert account.geocode_source == "postal_code_centroid"
+    at = recent_daytime()
+    _visit_at_the_door(
+        client, login, rep, make_visit(account, at - timedelta(hours=1), at + timedelta(hours=1), rep=rep), 20
+    )
+
+    saved = client.get(f"/api/v1/accounts/{account.id}", headers=office).json
+    assert (saved["latitude"], saved["longitude"], saved["geocode_source"]) == (DOOR[0], DOOR[1], "check_in")
+    audit = client.get(f"/api/v1/audit?entity_type=account&entity_id={account.id}", headers=office).json
+    learned = [entry for entry in audit if entry["action"] == "account.pin_learned"]
+    assert learned and learned[0]["changes"]["geocode_source"] == ["postal_code_centroid", "check_in"]
+
+    tomorrow = make_visit(account, local(day, "09:00"), local(day, "17:00"))
+    result = plan(client, office, lot, day).json
+    assert placed_ids(result) == [tomorrow.id]
+    route = client.get(
+        f"/api/v1/routes/{result['routes'][0]['id']}", headers={**office, "Accept": "application/geo+json"}
+    ).json
+    stop = next(f for f in route["features"] if f["geometry"]["type"] == "Point")
+    assert stop["geometry"]["coordinates"] == [DOOR[1], DOOR[0]]
+    expected_km = great_circle(LOT, DOOR).km * 1.3
+    assert result["routes"][0]["stops"][0]["travel_km"] == pytest.approx(expected_km, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("pin", "accuracy_m", "outcome"),
+    [("centroid", 80, "not_home"), ("given", 10, "not_home"), ("centroid", 10, "wrong_address")],
+)
+def test_a_pin_is_not_moved_by_a_poor_fix_over_a_given_pin_or_without_proof_of_presence(
+    client, office, login, lot, make_user, make_account, make_visit, pin, accuracy_m, outcome
+):
+    rep = make_user("rep", dealerships=[lot])
+    coordinates = {"latitude": None, "longitude": None} if pin == "centroid" else {}
+    account = make_account(lot, **coordinates)
+    before = client.get(f"/api/v1/accounts/{account.id}", headers=office).json
+    at = recent_daytime()
+    visit = make_visit(account, at - timedelta(hours=1), at + timedelta(hours=1), rep=rep)
+    _visit_at_the_door(client, login, rep, visit, accuracy_m, outcome)
+    after = client.get(f"/api/v1/accounts/{account.id}", headers=office).json
+    assert (after["latitude"], after["longitude"], after["geocode_source"]) == (
+        before["latitude"],
+        before["longitude"],
+        before["geocode_source"],
+    )
+
+
+def test_the_evening_plan_routes_tomorrow_for_each_lot_with_visits_and_no_plan(
+    app, client, office, make_dealership, make_user, make_account, make_visit
+):
+    from field_ops.routing.jobs import plan_unplanned_lots
+
+    waiting, planned, idle = (make_dealership(latitude=LOT[0], longitude=LOT[1]) for _ in range(3))
+    tomorrow = days_ahead(1, "00:00").date()
+    visits = {}
+    for lot in (waiting, planned, idle):
+        make_user("rep", dealerships=[lot])
+        if lot is not idle:
+            account = make_account(lot, latitude=LOT[0] + 0.02, longitude=LOT[1])
+            visits[lot.id] = make_visit(account, local(tomorrow, "09:00"), local(tomorrow, "17:00"))
+    assert plan(client, office, planned, tomorrow).status_code == 200
+    with app.app_context():
+        results = plan_unplanned_lots(app.extensions["db_sessionmaker"])
+    assert [(r.dealership_id, r.date, r.planned, r.error) for r in results] == [(waiting.id, tomorrow, 1, None)]
+    saved = client.get(f"/api/v1/visits/{visits[waiting.id].id}", headers=office).json
+    assert saved["route_id"] is not None
+    with app.app_context():
+        assert plan_unplanned_lots(app.extensions["db_sessionmaker"]) == []

@@ -167,7 +167,9 @@ def test_a_rep_taken_off_the_lot_gets_everything_of_it_removed(
     assert ids(pages, "visits") == [leaving["id"]] and ids(pages, "accounts") == [here.id]
 
 
-def test_a_route_replaced_by_a_replan_is_removed(client, office, login, lot, day, make_user, make_account, make_visit):
+def test_a_replan_that_moves_a_reps_stops_away_removes_them_and_empties_the_route(
+    client, office, login, lot, day, make_user, make_account, make_visit
+):
     first_rep, second_rep = make_user("rep", dealerships=[lot]), make_user("rep", dealerships=[lot])
     first_headers = login(first_rep)
     account = make_account(lot, latitude=36.38, longitude=-94.18)
@@ -182,7 +184,10 @@ def test_a_route_replaced_by_a_replan_is_removed(client, office, login, lot, day
     assert replanned.status_code == 200
 
     pages, _ = sync_all(client, first_headers, cursor)
-    assert removed(pages) == {("route", route["id"]), ("visit", visit.id), ("account", account.id)}
+    # The route keeps its id (the phone's cached route stays valid), now without stops.
+    assert removed(pages) == {("visit", visit.id), ("account", account.id)}
+    [kept] = [item for page in pages for item in page["routes"]]
+    assert kept["id"] == route["id"] and kept["stops"] == []
 
 
 def test_a_tampered_or_foreign_cursor_is_refused(client, office, login, lot, make_user):

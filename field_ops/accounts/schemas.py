@@ -28,7 +28,10 @@ class AccountSchema(StrictSchema):
     timezone = fields.String(allow_none=True, metadata={"description": "IANA zone; derived when not given"})
     geocode_source = fields.String(
         dump_only=True,
-        metadata={"description": "How the coordinates were obtained: given, geocoder, postal_code_centroid"},
+        metadata={
+            "description": "How the coordinates were obtained: given, geocoder, postal_code_centroid, "
+            "check_in (a ZIP-centroid pin moved to where a rep checked in at the door)"
+        },
     )
     days_past_due = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=100000))
     amount_due = Money(load_default=None)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import phonenumbers
+from geopy.distance import great_circle
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -15,7 +16,7 @@ from field_ops.audit.service import field_changes, record_audit
 from field_ops.core.errors import Conflict, NotFound, field_error
 from field_ops.core.scope import ensure_visible, scoped
 from field_ops.dealerships.models import Dealership
-from field_ops.geocoding.service import locate, relocate
+from field_ops.geocoding.service import CHECK_IN, MAX_KM_FROM_ZIP, POSTAL_CODE_CENTROID, locate, relocate
 from field_ops.users.models import Role, User
 from field_ops.visits.models import Visit
 
@@ -257,3 +258,43 @@ def update_account(session: Session, *, actor: User, account: Account, changes: 
 
             cancel_open_future_visits(session, actor=actor, account=account, reason="contact_restricted")
     return account
+
+
+# Outcomes a rep can only record standing at the customer's door.
+AT_THE_DOOR = frozenset({"payment_collected", "promise_to_pay", "not_home", "refused", "vehicle_surrendered"})
+LEARN_PIN_ACCURACY_M = 50.0
+
+
+class CheckIn(Protocol):
+    check_in_latitude: float | None
+    check_in_longitude: float | None
+    check_in_accuracy_m: float | None
+
+
+def learn_pin_from_check_in(
+    session: Session, *, actor: User | None, account: Account, check_in: CheckIn, outcome: str
+) -> bool:
+    """Move a ZIP-centroid pin to the door: the rep checked in with good accuracy and recorded
+    an outcome that proves they were there. Never moves a given or geocoded (or learned) pin."""
+    latitude, longitude = check_in.check_in_latitude, check_in.check_in_longitude
+    accuracy = check_in.check_in_accuracy_m
+    if outcome not in AT_THE_DOOR or latitude is None or longitude is None:
+        return False
+    if accuracy is None or accuracy > LEARN_PIN_ACCURACY_M or account.geocode_source != POSTAL_CODE_CENTROID:
+        return False
+    if great_circle((account.latitude, account.longitude), (latitude, longitude)).km > MAX_KM_FROM_ZIP:
+        return False  # nowhere near the account's ZIP code: a wrong address or a bad fix, not a better pin
+    before = {"latitude": account.latitude, "longitude": account.longitude, "geocode_source": account.geocode_source}
+    account.latitude, account.longitude, account.geocode_source = latitude, longitude, CHECK_IN
+    session.flush()
+    after = {"latitude": latitude, "longitude": longitude, "geocode_source": CHECK_IN}
+    record_audit(
+        session,
+        actor=actor,
+        action="account.pin_learned",
+        entity_type="account",
+        entity_id=account.id,
+        dealership_id=account.dealership_id,
+        changes=field_changes(before, after),
+    )
+    return True

@@ -104,6 +104,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "DEFAULT_SHIFT_END": os.environ.get("DEFAULT_SHIFT_END", "18:00"),
         "ROUTING_TIME_LIMIT_SECONDS": _env_float("ROUTING_TIME_LIMIT_SECONDS", 2.0),
         "ROUTING_SEED": _env_int("ROUTING_SEED", 42),
+        "AUTO_PLAN_AT": os.environ.get("AUTO_PLAN_AT", ""),
         "ROUTING_DETOUR_FACTOR": _env_float("ROUTING_DETOUR_FACTOR", 1.3),
         "ROUTING_SPEED_KMH": _env_float("ROUTING_SPEED_KMH", 40.0),
         "OSRM_URL": os.environ.get("OSRM_URL", ""),

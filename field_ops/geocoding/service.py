@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 GIVEN = "given"
 GEOCODER = "geocoder"
 POSTAL_CODE_CENTROID = "postal_code_centroid"
+CHECK_IN = "check_in"  # learned where a rep stood at the door (see accounts.service.learn_pin_from_check_in)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from field_ops.core.db import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
+    from field_ops.users.models import User
     from field_ops.visits.models import Visit
 
 
@@ -48,6 +49,7 @@ class Route(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     stops: Mapped[list[Visit]] = relationship("Visit", order_by="Visit.sequence", lazy="selectin", viewonly=True)
+    rep: Mapped[User] = relationship("User", lazy="selectin", viewonly=True)
 
     @property
     def map_url(self) -> str | None:

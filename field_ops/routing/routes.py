@@ -35,7 +35,10 @@ def plan_routes(body, dealership_id):
     """Plan a lot's day: the visits grouped into reps' routes, every unplaced visit with its reason
 
     Re-planning the same day replaces the earlier plan whole; visits already checked in or
-    completed stay where they are.
+    completed stay where they are, and each rep's route keeps its id. The solver runs with no
+    transaction open; if a visit of the day is booked, cancelled or changed meanwhile, the plan
+    is not saved and the answer is 409 `plan_stale` (plan again). 409 `plan_in_progress`: the
+    lot-day's first plan is being saved by someone else.
     """
     outcome = service.plan_routes(get_session(), actor=current_user(), dealership_id=dealership_id, **body)
     plan = outcome.plan

@@ -27,11 +27,14 @@ class StopSchema(StrictSchema):
     sequence = fields.Integer(dump_only=True)
     eta = Timestamp(dump_only=True)
     travel_km = fields.Float(dump_only=True, allow_none=True)
+    account_id = fields.Integer(dump_only=True)
+    customer_name = fields.String(attribute="account.customer_name", dump_only=True)
 
 
 class RouteSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
     rep_id = fields.Integer(dump_only=True)
+    rep_name = fields.String(attribute="rep.name", dump_only=True)
     dealership_id = fields.Integer(dump_only=True)
     date = fields.Date(dump_only=True)
     stops = fields.List(fields.Nested(StopSchema), dump_only=True)

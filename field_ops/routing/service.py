@@ -1,21 +1,28 @@
 """Route planning: a lot's day of visits grouped into reps' routes, every unplaced visit with
 a reason a specialist can act on. PyVRP (behind `routing.solver`) does the full plans; new
 visits booked during the day are fitted into existing routes by cheapest insertion, so the
-stops already in them keep their order."""
+stops already in them keep their order.
+
+A plan runs in four steps around a `PlanningDay`: collect the day (a read snapshot), build the
+matrix, place (the solver runs with no transaction open and no lock held), save (lock the
+lot-day, check the day is unchanged, write over the routes, which keep their ids)."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time as timer
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from field_ops.audit.service import record_audit
 from field_ops.core.db import utcnow
@@ -30,6 +37,8 @@ from field_ops.users.models import Role, User
 from field_ops.visits.models import Visit, VisitKind, VisitStatus
 from field_ops.visits.rules import ContactRestricted, check_contact_allowed, contact_hours_on, contact_policy
 
+log = logging.getLogger(__name__)
+
 # Prizes dwarf any day's driving (metres), so the solver serves every visit it can and only
 # then minimises distance; an urgent visit outweighs any number of lower ones.
 PRIZES = {"urgent": 10**10, "high": 10**8, "normal": 10**7, "low": 10**6}
@@ -38,8 +47,36 @@ DONE_STATUSES = (VisitStatus.CHECKED_IN, VisitStatus.COMPLETED)
 FULL, INSERT = "full", "insert"
 
 
+# Seconds kept back at least from the solver's budget for locking, checking and writing the plan.
+WRITE_RESERVE_SECONDS = 0.2
+
+
 class PlanInProgress(Conflict):
     code, title = "plan_in_progress", "This lot-day is being planned right now"
+
+
+class PlanStale(Conflict):
+    code, title = "plan_stale", "The day changed while it was being planned"
+
+
+class UnassignedReason(StrEnum):
+    """Why a visit is left out of every route; each names what a specialist can do about it."""
+
+    CONTACT_RESTRICTED = "contact_restricted"
+    WINDOW_UNREACHABLE = "window_unreachable"
+    OUTSIDE_SHIFT = "outside_shift"
+    NO_REP_AVAILABLE = "no_rep_available"
+    DID_NOT_FIT = "did_not_fit"
+    MISSING_COORDINATES = "missing_coordinates"
+    DEALERSHIP_APPOINTMENT = "dealership_appointment"
+
+
+class ServiceWindow(NamedTuple):
+    """When a visit may start, in seconds since the lot's local midnight, and how long it takes."""
+
+    earliest: int
+    latest: int
+    duration: int
 
 
 @dataclass
@@ -47,6 +84,7 @@ class RepDay:
     """A rep's working day: where and when they (re)start, when they must be back."""
 
     rep: User
+    rep_id: int
     start: int
     end: int
     start_location: int = 0
@@ -128,11 +166,11 @@ def _rep_days(reps: list[User], done: list[Visit], clock: _Clock, day_is_today: 
         if start >= end and not rep_done:
             continue  # the shift is over (or was saved backwards): no new stops for this rep today
         # A rep whose finished visits run past the shift keeps their route, with nothing added.
-        days.append(RepDay(rep=rep, start=min(start, end), end=end, done=rep_done))
+        days.append(RepDay(rep=rep, rep_id=rep.id, start=min(start, end), end=end, done=rep_done))
     return days
 
 
-def _service_window(visit: Visit, clock: _Clock) -> tuple[int, int, int]:
+def _service_window(visit: Visit, clock: _Clock) -> ServiceWindow:
     """(earliest start, latest start, duration) in seconds: inside the visit's window, and late
     enough no more than lets the visit end by the close of contact hours in the customer's zone."""
     account = visit.account
@@ -140,28 +178,28 @@ def _service_window(visit: Visit, clock: _Clock) -> tuple[int, int, int]:
     _, closes = contact_hours_on(visit.window_start, account.timezone, policy)
     service = visit.duration_minutes * 60
     latest = min(clock.seconds(visit.window_end), clock.seconds(closes) - service)
-    return max(clock.seconds(visit.window_start), 0), latest, service
+    return ServiceWindow(max(clock.seconds(visit.window_start), 0), latest, service)
 
 
 def _presolve_reason(
-    visit: Visit, window: tuple[int, int], index: int, rep_days: list[RepDay], durations: np.ndarray
-) -> str | None:
+    visit: Visit, window: ServiceWindow, index: int, rep_days: list[RepDay], durations: np.ndarray
+) -> UnassignedReason | None:
     """Why a visit cannot be placed whatever the rest of the day looks like, or None."""
-    window_start, window_end = window
+    window_start, window_end, _ = window
     service = visit.duration_minutes * 60
     on_shift = [rd for rd in rep_days if window_end >= rd.start and window_start + service <= rd.end]
     if not on_shift:
-        return "outside_shift"
+        return UnassignedReason.OUTSIDE_SHIFT
     for rd in on_shift:
         arrival = rd.start + int(durations[rd.start_location, index])
         begin = max(arrival, window_start)
         if begin <= window_end and begin + service + int(durations[index, 0]) <= rd.end:
             return None
-    return "window_unreachable"
+    return UnassignedReason.WINDOW_UNREACHABLE
 
 
 def _simulate(
-    sequence: list[int], rd: RepDay, windows: dict[int, tuple[int, int, int]], durations: np.ndarray
+    sequence: list[int], rd: RepDay, windows: dict[int, ServiceWindow], durations: np.ndarray
 ) -> list[int] | None:
     """Earliest service starts along `sequence` (location indices), or None if a window or the shift breaks."""
     t, here, starts = rd.start, rd.start_location, []
@@ -181,7 +219,7 @@ def _cheapest_insertion(
     routes: dict[int, list[int]],
     candidates: list[tuple[int, int | None]],
     rep_days: dict[int, RepDay],
-    windows: dict[int, tuple[int, int, int]],
+    windows: dict[int, ServiceWindow],
     distances: np.ndarray,
     durations: np.ndarray,
 ) -> set[int]:
@@ -209,10 +247,48 @@ def _cheapest_insertion(
     return placed
 
 
+@dataclass
+class PlanningDay:
+    """A snapshot of one lot-day: who works, which visits, where and when; then the matrix.
+
+    Built in a read transaction that ends before the solver runs; `fingerprint` is what the
+    plan depends on, compared again under lock before the plan is written.
+    """
+
+    dealership: Dealership
+    clock: _Clock
+    keep_assignments: bool
+    rep_days: list[RepDay]
+    visits: list[Visit]
+    candidates: list[Visit]
+    unassigned: list[dict[str, Any]]
+    fingerprint: tuple
+    points: list[tuple[float, float]] = field(default_factory=list)
+    location_of: dict[int, int] = field(default_factory=dict)
+    windows: dict[int, ServiceWindow] = field(default_factory=dict)
+    solvable: list[Visit] = field(default_factory=list)
+    solvable_at: dict[int, int] = field(default_factory=dict)  # matrix location -> visit id
+    distances: np.ndarray | None = None
+    durations: np.ndarray | None = None
+    matrix_source: str | None = None
+
+    @property
+    def rep_day_of(self) -> dict[int, RepDay]:
+        return {rd.rep_id: rd for rd in self.rep_days}
+
+
+@dataclass
+class Placement:
+    """Each rep's stops in order (matrix locations), and the visits left out for want of room."""
+
+    sequences: dict[int, list[int]]
+    dropped: list[int]  # visit ids
+
+
 def plan_routes(
     session: Session,
     *,
-    actor: User,
+    actor: User | None,
     dealership_id: int,
     date: date,
     rep_ids: list[int] | None = None,
@@ -221,178 +297,261 @@ def plan_routes(
 ) -> PlanOutcome:
     """Plan (or re-plan, replacing the earlier plan whole) one lot-day.
 
+    Reads a snapshot of the day, ends that read transaction, solves with no transaction open and
+    no lock held, then locks the lot-day and writes if nothing the plan depends on changed.
+    The whole call keeps to `ROUTING_TIME_LIMIT_SECONDS` plus the time to write.
+
     Raises NotFound for a lot out of scope, 422 for a past date or a rep who is not an active
-    rep of the lot, PlanInProgress (409) when another plan of the lot-day is being created.
+    rep of the lot, PlanInProgress (409) when another plan of the lot-day is being created,
+    PlanStale (409) when a visit of the day was booked, cancelled or changed during the solve.
     """
+    started = timer.time()
+    solver.warm_up()
+    config = current_app.config
+    dealership = _visible_dealership(session, actor, dealership_id)
+    reps = _planning_reps(session, dealership, rep_ids)
+    day = _collect_day(session, dealership, reps, date, keep_assignments)
+    _build_matrix(day)
+    read = timer.time()
+    # Writing re-reads the day under lock and saves it: keep back about twice the read's time.
+    budget = config["ROUTING_TIME_LIMIT_SECONDS"]
+    deadline = started + budget - min(max(WRITE_RESERVE_SECONDS, 2 * (read - started)), budget / 2)
+    if mode == INSERT:
+        placement = _insert(day)
+        _end_snapshot(session)
+    else:
+        problems, vehicle_reps = _problems(day)
+        _end_snapshot(session)
+        placement = _place(day, problems, vehicle_reps, deadline, config["ROUTING_SEED"])
+    solved = timer.time()
+
+    session.expire_all()
+    plan = _lock_plan(session, dealership_id, date)
+    now = _collect_day(session, dealership, reps, date, keep_assignments, lock=True)
+    if now.fingerprint != day.fingerprint:
+        raise PlanStale("A visit of this day was booked, cancelled or changed while planning; plan again.")
+    dropped = placement.dropped + [day.solvable_at[loc] for loc in _drop_infeasible_tails(placement.sequences, day)]
+    unassigned = day.unassigned + [{"visit_id": v, "reason": UnassignedReason.DID_NOT_FIT} for v in dropped]
+    routes = _save(session, actor, plan, day, placement.sequences)
+    plan.mode = mode
+    plan.matrix_source = day.matrix_source
+    plan.unassigned = sorted(
+        ({**item, "reason": str(item["reason"])} for item in unassigned), key=lambda i: i["visit_id"]
+    )
+    plan.planned_by = actor.id if actor is not None else None
+    plan.planned_at = utcnow()
+    session.flush()
+    log.info(
+        "planned dealership %s for %s: read %.2f s, solve %.2f s, write %.2f s",
+        dealership_id, date, read - started, solved - read, timer.time() - solved,
+    )  # fmt: skip
+    return PlanOutcome(plan=plan, routes=routes)
+
+
+def _visible_dealership(session: Session, actor: User | None, dealership_id: int) -> Dealership:
     dealership = session.get(Dealership, dealership_id)
     if dealership is None:
         raise NotFound("Dealership not found.")
     ensure_visible(actor, dealership.id, "Dealership")
+    return dealership
+
+
+def _end_snapshot(session: Session) -> None:
+    """End the read transaction before solving: the request has written nothing yet, and holding
+    a transaction would keep other requests waiting (on SQLite, every writer)."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("the planner's snapshot must not carry changes")
+    session.rollback()
+
+
+def _collect_day(
+    session: Session, dealership: Dealership, reps: list[User], day: date, keep_assignments: bool, lock: bool = False
+) -> PlanningDay:
+    """Step 1: the day's visits and reps' days, each visit either a candidate or unassigned with a reason."""
     zone = ZoneInfo(dealership.timezone)
     today = utcnow().astimezone(zone).date()
-    if date < today:
-        raise field_error("date", f"{date.isoformat()} is in the past at this lot (today is {today.isoformat()}).")
-    reps = _planning_reps(session, dealership, rep_ids)
-    plan = _lock_plan(session, dealership.id, date)
-    clock = _Clock(date, zone)
-
-    day_visits = list(
-        session.scalars(
-            select(Visit)
-            .where(
-                Visit.dealership_id == dealership.id,
-                Visit.scheduled_date == date,
-                Visit.status.in_([VisitStatus.SCHEDULED, *DONE_STATUSES]),
-            )
-            .order_by(Visit.window_start, Visit.id)
-            .with_for_update(of=Visit)
+    if day < today:
+        raise field_error("date", f"{day.isoformat()} is in the past at this lot (today is {today.isoformat()}).")
+    clock = _Clock(day, zone)
+    stmt = (
+        select(Visit)
+        .where(
+            Visit.dealership_id == dealership.id,
+            Visit.scheduled_date == day,
+            Visit.status.in_([VisitStatus.SCHEDULED, *DONE_STATUSES]),
         )
+        .order_by(Visit.window_start, Visit.id)
     )
+    stmt = stmt.options(selectinload(Visit.account))
+    if lock:
+        stmt = stmt.with_for_update(of=Visit)
+    day_visits = list(session.scalars(stmt))
     done = [v for v in day_visits if v.status in DONE_STATUSES]
-    rep_days = _rep_days(reps, done, clock, day_is_today=date == today)
-    rep_ids_on_shift = {rd.rep.id for rd in rep_days}
+    rep_days = _rep_days(reps, done, clock, day_is_today=day == today)
+    on_shift = {rd.rep_id for rd in rep_days}
 
     unassigned: list[dict[str, Any]] = []
     candidates: list[Visit] = []
     for visit in day_visits:
         if visit.status in DONE_STATUSES:
             continue
-        reason = None
-        if visit.kind != VisitKind.PERSONAL_VISIT:
-            reason = "dealership_appointment"
-        elif visit.account.latitude is None or visit.account.longitude is None:
-            reason = "missing_coordinates"
-        else:
-            try:
-                check_contact_allowed(visit.account.active_restrictions, visit.kind)
-            except ContactRestricted:
-                reason = "contact_restricted"
+        reason = _visit_reason(visit)
         if reason is None and (
-            not rep_days
-            or (keep_assignments and visit.assigned_rep_id and visit.assigned_rep_id not in rep_ids_on_shift)
+            not rep_days or (keep_assignments and visit.assigned_rep_id and visit.assigned_rep_id not in on_shift)
         ):
-            reason = "no_rep_available"
+            reason = UnassignedReason.NO_REP_AVAILABLE
         if reason:
             unassigned.append({"visit_id": visit.id, "reason": reason})
         else:
             candidates.append(visit)
+    fingerprint = (
+        tuple((rep.id, rep.shift_start, rep.shift_end, rep.active) for rep in reps),
+        tuple(_visit_fingerprint(v, keep_assignments) for v in day_visits),
+    )
+    return PlanningDay(
+        dealership=dealership,
+        clock=clock,
+        keep_assignments=keep_assignments,
+        rep_days=rep_days,
+        visits=day_visits,
+        candidates=candidates,
+        unassigned=unassigned,
+        fingerprint=fingerprint,
+    )
 
-    # Locations: 0 the lot, then each resume point of a rep who already worked, then the visits.
+
+def _visit_reason(visit: Visit) -> UnassignedReason | None:
+    if visit.kind != VisitKind.PERSONAL_VISIT:
+        return UnassignedReason.DEALERSHIP_APPOINTMENT
+    if visit.account.latitude is None or visit.account.longitude is None:
+        return UnassignedReason.MISSING_COORDINATES
+    try:
+        check_contact_allowed(visit.account.active_restrictions, visit.kind)
+    except ContactRestricted:
+        return UnassignedReason.CONTACT_RESTRICTED
+    return None
+
+
+def _visit_fingerprint(visit: Visit, keep_assignments: bool) -> tuple:
+    """What of a visit the plan depends on; the plan's own writes (route, sequence, eta) are not in it."""
+    account = visit.account
+    done = visit.status in DONE_STATUSES
+    return (
+        visit.id,
+        visit.status,
+        visit.kind,
+        visit.priority,
+        visit.window_start,
+        visit.window_end,
+        visit.duration_minutes,
+        visit.assigned_rep_id if (done or keep_assignments) else None,
+        visit.route_id if keep_assignments else None,
+        (visit.checked_in_at, visit.eta, visit.sequence) if done else None,
+        (account.id, account.latitude, account.longitude, account.state, account.timezone),
+        tuple(account.active_restrictions),
+    )
+
+
+def _build_matrix(day: PlanningDay) -> None:
+    """Step 2: the travel matrix (0 the lot, then each resume point of a rep who already worked,
+    then the visits), every candidate's service window, and the visits no route could reach."""
+    dealership = day.dealership
     points = [(dealership.latitude, dealership.longitude)]
-    for rd in rep_days:
+    for rd in day.rep_days:
         if rd.done:
             last = rd.done[-1].account
             rd.start_location = len(points)
             points.append((last.latitude, last.longitude))
     first_visit_location = len(points)
-    points += [(v.account.latitude, v.account.longitude) for v in candidates]
+    points += [(v.account.latitude, v.account.longitude) for v in day.candidates]
     matrix = travel_matrix(points)
-    distances, durations = matrix.distances_m, matrix.durations_s
-
-    location_of = {v.id: first_visit_location + i for i, v in enumerate(candidates)}
-    windows = {location_of[v.id]: _service_window(v, clock) for v in candidates}
-    solvable = []
-    for visit in candidates:
-        location = location_of[visit.id]
-        eligible = rep_days
-        if keep_assignments and visit.assigned_rep_id:
-            eligible = [rd for rd in rep_days if rd.rep.id == visit.assigned_rep_id]
-        reason = _presolve_reason(visit, windows[location][:2], location, eligible, durations)
+    day.points, day.matrix_source = points, matrix.source
+    day.distances, day.durations = matrix.distances_m, matrix.durations_s
+    day.location_of = {v.id: first_visit_location + i for i, v in enumerate(day.candidates)}
+    day.windows = {day.location_of[v.id]: _service_window(v, day.clock) for v in day.candidates}
+    for visit in day.candidates:
+        location = day.location_of[visit.id]
+        eligible = day.rep_days
+        if day.keep_assignments and visit.assigned_rep_id:
+            eligible = [rd for rd in day.rep_days if rd.rep_id == visit.assigned_rep_id]
+        reason = _presolve_reason(visit, day.windows[location], location, eligible, day.durations)
         if reason:
-            unassigned.append({"visit_id": visit.id, "reason": reason})
+            day.unassigned.append({"visit_id": visit.id, "reason": reason})
         else:
-            solvable.append(visit)
+            day.solvable.append(visit)
+            day.solvable_at[location] = visit.id
 
-    sequences: dict[int, list[int]] = {rd.rep.id: [] for rd in rep_days}
-    rep_day_of = {rd.rep.id: rd for rd in rep_days}
-    if mode == INSERT:
-        routed = sorted(
-            (v for v in solvable if v.route_id is not None and v.assigned_rep_id in sequences),
-            key=lambda v: v.sequence or 0,
-        )
-        for visit in routed:
-            sequences[visit.assigned_rep_id].append(location_of[visit.id])
-        routed_ids = {v.id for v in routed}
-        fresh = sorted(
-            (v for v in solvable if v.id not in routed_ids),
-            key=lambda v: (-PRIZES[v.priority], v.window_end, v.id),
-        )
-        placed = _cheapest_insertion(
-            sequences,
-            [(location_of[v.id], v.assigned_rep_id if keep_assignments else None) for v in fresh],
-            rep_day_of,
-            windows,
-            distances,
-            durations,
-        )
-        dropped = [v for v in fresh if location_of[v.id] not in placed]
-    else:
-        placement = _solve(
-            solvable, location_of, windows, rep_days, distances, durations, keep_assignments, len(points)
-        )
-        for rep_id, locations in placement.items():
-            sequences[rep_id] = locations
-        placed_locations = {loc for locs in placement.values() for loc in locs}
-        dropped = [v for v in solvable if location_of[v.id] not in placed_locations]
-    dropped_locations = _drop_infeasible_tails(sequences, rep_day_of, windows, durations)
-    dropped += [v for v in solvable if location_of[v.id] in dropped_locations]
-    unassigned += [{"visit_id": v.id, "reason": "did_not_fit"} for v in dropped]
 
-    routes = _save(
-        session,
-        actor,
-        plan,
-        dealership,
-        day_visits,
-        candidates,
-        sequences,
-        rep_day_of,
-        location_of,
-        windows,
-        points,
-        distances,
-        durations,
-        clock,
+def _insert(day: PlanningDay) -> Placement:
+    """Step 3, insert mode: keep each route's stops in order and fit the new visits in."""
+    sequences: dict[int, list[int]] = {rd.rep_id: [] for rd in day.rep_days}
+    routed = sorted(
+        (v for v in day.solvable if v.route_id is not None and v.assigned_rep_id in sequences),
+        key=lambda v: v.sequence or 0,
     )
-    plan.mode = mode
-    plan.matrix_source = matrix.source
-    plan.unassigned = sorted(unassigned, key=lambda item: item["visit_id"])
-    plan.planned_by = actor.id
-    plan.planned_at = utcnow()
-    session.flush()
-    return PlanOutcome(plan=plan, routes=routes)
+    for visit in routed:
+        sequences[visit.assigned_rep_id].append(day.location_of[visit.id])
+    routed_ids = {v.id for v in routed}
+    fresh = sorted(
+        (v for v in day.solvable if v.id not in routed_ids), key=lambda v: (-PRIZES[v.priority], v.window_end, v.id)
+    )
+    placed = _cheapest_insertion(
+        sequences,
+        [(day.location_of[v.id], v.assigned_rep_id if day.keep_assignments else None) for v in fresh],
+        day.rep_day_of,
+        day.windows,
+        day.distances,
+        day.durations,
+    )
+    return Placement(sequences=sequences, dropped=[v.id for v in fresh if day.location_of[v.id] not in placed])
 
 
-def _drop_infeasible_tails(
-    sequences: dict[int, list[int]],
-    rep_day_of: dict[int, RepDay],
-    windows: dict[int, tuple[int, int, int]],
-    durations: np.ndarray,
-) -> set[int]:
+def _place(
+    day: PlanningDay, problems: list[solver.Problem], vehicle_reps: list[int], deadline: float, seed: int
+) -> Placement:
+    """Step 3, full mode: solve "every visit" and "as many as fit, by priority" side by side and
+    keep the better plan: more prize served, then less driving. Touches no database state."""
+    sequences: dict[int, list[int]] = {rep_id: [] for rep_id in vehicle_reps}
+    if not problems:
+        return Placement(sequences=sequences, dropped=[])
+    jobs = problems[0].jobs
+    plans = solver.solve_side_by_side(problems, deadline=deadline, seed=seed)
+
+    def score(result: solver.Plan) -> tuple[int, int]:
+        served = sum(jobs[stop.job].prize for route in result.routes for stop in route.stops)
+        return served, -result.distance
+
+    everyone, prize_collecting = plans
+    best = prize_collecting
+    if everyone is not None and everyone.feasible and score(everyone) >= score(prize_collecting):
+        best = everyone
+    placed: set[int] = set()
+    for route in best.routes:
+        sequences[vehicle_reps[route.vehicle]] = [jobs[stop.job].location for stop in route.stops]
+        placed.update(jobs[stop.job].location for stop in route.stops)
+    return Placement(sequences=sequences, dropped=[v for loc, v in day.solvable_at.items() if loc not in placed])
+
+
+def _drop_infeasible_tails(sequences: dict[int, list[int]], day: PlanningDay) -> set[int]:
     """Never save a route that breaks a window or a shift: drop its last stops until it holds.
 
     The solver's answer holds by construction; this guards kept routes in insert mode whose
     rep starts later than planned (the day is under way).
     """
     dropped: set[int] = set()
+    rep_day_of = day.rep_day_of
     for rep_id, locations in sequences.items():
-        while locations and _simulate(locations, rep_day_of[rep_id], windows, durations) is None:
+        while locations and _simulate(locations, rep_day_of[rep_id], day.windows, day.durations) is None:
             dropped.add(locations.pop())
     return dropped
 
 
-def _solve(
-    visits: list[Visit],
-    location_of: dict[int, int],
-    windows: dict[int, tuple[int, int, int]],
-    rep_days: list[RepDay],
-    distances: np.ndarray,
-    durations: np.ndarray,
-    keep_assignments: bool,
-    num_locations: int,
-) -> dict[int, list[int]]:
+def _problems(day: PlanningDay) -> tuple[list[solver.Problem], list[int]]:
+    """The day as two solver models, "every visit required" and prize-collecting; and the rep of
+    each vehicle. No models when there is nothing to place."""
+    visits, rep_days = day.solvable, day.rep_days
     if not visits or not rep_days:
-        return {}
+        return [], [rd.rep_id for rd in rep_days]
     depots = [solver.Site(location=0)]
     vehicles = []
     for index, rd in enumerate(rep_days):
@@ -406,92 +565,73 @@ def _solve(
                 end_depot=0,
                 tw_early=rd.start,
                 tw_late=rd.end,
-                profile=index if keep_assignments else 0,
+                profile=index if day.keep_assignments else 0,
             )
         )
-    jobs = [
-        solver.Job(
-            location=location_of[v.id],
-            service_duration=windows[location_of[v.id]][2],
-            tw_early=windows[location_of[v.id]][0],
-            tw_late=windows[location_of[v.id]][1],
-            prize=PRIZES[v.priority],
+    jobs = []
+    for visit in visits:
+        location = day.location_of[visit.id]
+        window = day.windows[location]
+        jobs.append(
+            solver.Job(
+                location=location,
+                service_duration=window.duration,
+                tw_early=window.earliest,
+                tw_late=window.latest,
+                prize=PRIZES[visit.priority],
+            )
         )
-        for v in visits
-    ]
-    distance_matrices, duration_matrices = [distances], [durations]
-    if keep_assignments:
+    distance_matrices, duration_matrices = [day.distances], [day.durations]
+    if day.keep_assignments:
         # One profile per rep, in which another rep's assigned visits cannot be reached.
         distance_matrices, duration_matrices = [], []
         for rd in rep_days:
-            blocked = [location_of[v.id] for v in visits if v.assigned_rep_id not in (None, rd.rep.id)]
-            dist, dur = distances.copy(), durations.copy()
+            blocked = [day.location_of[v.id] for v in visits if v.assigned_rep_id not in (None, rd.rep_id)]
+            dist, dur = day.distances.copy(), day.durations.copy()
             for location in blocked:
                 dist[location, :] = dist[:, location] = UNREACHABLE
                 dur[location, :] = dur[:, location] = UNREACHABLE
                 dist[location, location] = dur[location, location] = 0
             distance_matrices.append(dist)
             duration_matrices.append(dur)
-    problem = solver.Problem(
-        num_locations=num_locations,
+    prize_collecting = solver.Problem(
+        num_locations=len(day.points),
         depots=depots,
         jobs=jobs,
         vehicles=vehicles,
         distance_matrices=distance_matrices,
         duration_matrices=duration_matrices,
     )
-    config = current_app.config
-    budget, seed = config["ROUTING_TIME_LIMIT_SECONDS"], config["ROUTING_SEED"]
-    # Most days every visit fits: asking for all of them turns the search into pure distance
-    # minimisation, which converges much faster than prize collecting (3 % vs 5 % off a 30 s
-    # solve on the 120-visit benchmark). Only when that is infeasible are visits dropped, by prize.
-    everyone = dataclasses.replace(problem, jobs=[dataclasses.replace(job, required=True) for job in jobs])
-    result = solver.solve(everyone, time_limit_s=budget, seed=seed)
-    if not result.feasible:
-        result = solver.solve(problem, time_limit_s=budget / 2, seed=seed)
-    placement: dict[int, list[int]] = {}
-    for route in result.routes:
-        placement[rep_days[route.vehicle].rep.id] = [jobs[stop.job].location for stop in route.stops]
-    return placement
+    everyone = dataclasses.replace(prize_collecting, jobs=[dataclasses.replace(job, required=True) for job in jobs])
+    return [everyone, prize_collecting], [rd.rep_id for rd in rep_days]
 
 
 def _save(
-    session: Session,
-    actor: User,
-    plan: RoutePlan,
-    dealership: Dealership,
-    day_visits: list[Visit],
-    candidates: list[Visit],
-    sequences: dict[int, list[int]],
-    rep_day_of: dict[int, RepDay],
-    location_of: dict[int, int],
-    windows: dict[int, tuple[int, int, int]],
-    points: list[tuple[float, float]],
-    distances: np.ndarray,
-    durations: np.ndarray,
-    clock: _Clock,
+    session: Session, actor: User, plan: RoutePlan, day: PlanningDay, sequences: dict[int, list[int]]
 ) -> list[Route]:
-    """Replace the lot-day's routes whole with the new sequences."""
-    visit_at = {location_of[v.id]: v for v in candidates}
-    for visit in day_visits:
+    """Step 4: write the new sequences over the lot-day's routes. A rep's route keeps its id
+    from plan to plan (a phone may hold it); a rep who loses every stop keeps an empty route."""
+    dealership, clock, windows, durations = day.dealership, day.clock, day.windows, day.durations
+    visit_at = {day.location_of[v.id]: v for v in day.candidates}
+    for visit in day.visits:
         if visit.status == VisitStatus.SCHEDULED:
             visit.route_id = visit.sequence = visit.eta = visit.travel_km = None
-    # A rep left out of this plan keeps the route holding their finished visits.
-    kept = {v.route_id for v in day_visits if v.status in DONE_STATUSES and v.assigned_rep_id not in rep_day_of}
-    session.flush()
-    session.execute(delete(Route).where(Route.plan_id == plan.id, Route.id.not_in(kept - {None} or {-1})))
-    session.flush()
+    existing: dict[int, Route] = {}
+    for route in session.scalars(select(Route).where(Route.plan_id == plan.id).order_by(Route.id)):
+        existing.setdefault(route.rep_id, route)
 
     limit = current_app.config["MAP_WAYPOINT_LIMIT"]
     routes = []
-    for rep_id, rd in rep_day_of.items():
+    for rep_id, rd in day.rep_day_of.items():
         locations = sequences.get(rep_id, [])
-        if not locations and not rd.done:
-            continue
+        route = existing.pop(rep_id, None)
+        if route is None:
+            if not locations and not rd.done:
+                continue
+            route = Route(plan_id=plan.id, dealership_id=dealership.id, rep_id=rep_id, date=plan.date)
+            session.add(route)
+            session.flush()
         starts = _simulate(locations, rd, windows, durations) or []  # feasible: tails were dropped
-        route = Route(plan_id=plan.id, dealership_id=dealership.id, rep_id=rep_id, date=plan.date)
-        session.add(route)
-        session.flush()
         path = [(dealership.latitude, dealership.longitude)]
         km = minutes = 0.0
         previous = 0
@@ -505,30 +645,34 @@ def _save(
         for location, begin in zip(locations, starts, strict=True):
             sequence += 1
             visit = visit_at[location]
-            leg_m, leg_s = int(distances[previous, location]), int(durations[previous, location])
+            leg_m, leg_s = int(day.distances[previous, location]), int(durations[previous, location])
             visit.assigned_rep_id, visit.route_id, visit.sequence = rep_id, route.id, sequence
             visit.eta = clock.moment(begin)
             visit.travel_km = round(leg_m / 1000, 2)
             km += leg_m / 1000
             minutes += leg_s / 60
-            path.append(points[location])
+            path.append(day.points[location])
             previous = location
-        km += int(distances[previous, 0]) / 1000
+        km += int(day.distances[previous, 0]) / 1000
         minutes += int(durations[previous, 0]) / 60
         path.append((dealership.latitude, dealership.longitude))
         first_start = rd.start_location if rd.done else 0
         if locations:
             route.start_at = clock.moment(starts[0] - int(durations[first_start, locations[0]]))
             last = locations[-1]
-            route.end_at = clock.moment(starts[-1] + windows[last][2] + int(durations[last, 0]))
+            route.end_at = clock.moment(starts[-1] + windows[last].duration + int(durations[last, 0]))
         else:
             route.start_at = clock.moment(rd.start)
             route.end_at = clock.moment(rd.start + int(durations[first_start, 0]))
         if rd.done and rd.done[0].eta is not None:
             route.start_at = min(route.start_at, rd.done[0].eta)
+        if not locations and not rd.done:
+            km = minutes = 0.0
+            route.start_at = route.end_at = None
+            path = []
         route.total_km = round(km, 2)
         route.total_travel_minutes = round(minutes, 1)
-        route.map_urls = directions_links(path, limit)
+        route.map_urls = directions_links(path, limit) if path else []
         routes.append(route)
         record_audit(
             session,
@@ -544,10 +688,35 @@ def _save(
                 "total_km": [None, route.total_km],
             },
         )
+    # A rep left out of this plan keeps their route: with their finished visits, or empty.
+    holding = {v.route_id for v in day.visits if v.status in DONE_STATUSES}
+    for route in existing.values():
+        if route.id not in holding:
+            route.total_km = route.total_travel_minutes = 0.0
+            route.start_at = route.end_at = None
+            route.map_urls = []
     session.flush()
     for route in routes:
-        session.refresh(route)
+        session.expire(route, ["stops"])
     return routes
+
+
+def unplanned_lot_days(session: Session, now: datetime | None = None) -> list[tuple[int, date]]:
+    """Each lot's tomorrow (in the lot's zone) that has visits to route and no plan yet."""
+    now = now or utcnow()
+    found = []
+    for dealership in session.scalars(select(Dealership).order_by(Dealership.id)):
+        tomorrow = now.astimezone(ZoneInfo(dealership.timezone)).date() + timedelta(days=1)
+        has_plan = select(RoutePlan.id).where(RoutePlan.dealership_id == dealership.id, RoutePlan.date == tomorrow)
+        has_visits = select(Visit.id).where(
+            Visit.dealership_id == dealership.id,
+            Visit.scheduled_date == tomorrow,
+            Visit.status == VisitStatus.SCHEDULED,
+            Visit.kind == VisitKind.PERSONAL_VISIT,
+        )
+        if session.scalar(has_plan.limit(1)) is None and session.scalar(has_visits.limit(1)) is not None:
+            found.append((dealership.id, tomorrow))
+    return found
 
 
 # --- reads ---------------------------------------------------------------------------------

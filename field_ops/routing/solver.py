@@ -6,7 +6,12 @@ seconds) and gets back ordered stops with service start times. Nothing else impo
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
+import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +20,8 @@ from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime
 
 UNBOUNDED = np.iinfo(np.int64).max
+# A solve that starts late (a cold worker) still gets this long: small days need only milliseconds.
+MIN_SOLVE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -122,8 +129,18 @@ def _problem_data(problem: Problem) -> pyvrp.ProblemData:
     )
 
 
-def solve(problem: Problem, *, time_limit_s: float, seed: int = 42) -> Plan:
-    """Solve with a fixed seed and time budget, so the same input gives the same plan."""
+def solve(
+    problem: Problem, *, time_limit_s: float | None = None, deadline: float | None = None, seed: int = 42
+) -> Plan:
+    """Solve with a fixed seed and time budget, so the same input gives the same plan.
+
+    `deadline` (seconds since the epoch, `time.time()`) instead of `time_limit_s` makes the
+    budget absolute, so time spent reaching a worker process is not added to it.
+    """
+    if deadline is not None:
+        time_limit_s = max(deadline - time.time(), MIN_SOLVE_SECONDS)
+    if time_limit_s is None:
+        raise ValueError("give time_limit_s or deadline")
     if not problem.jobs or not problem.vehicles:
         return Plan(unplanned_jobs=list(range(len(problem.jobs))))
     data = _problem_data(problem)
@@ -157,3 +174,64 @@ def solve(problem: Problem, *, time_limit_s: float, seed: int = 42) -> Plan:
         distance=int(solution.distance()),
         feasible=bool(solution.is_feasible()),
     )
+
+
+# PyVRP runs on one core; side-by-side solves use worker processes. The pool starts from a
+# fork server, so a worker never inherits a request's database connections, and the calling
+# thread only waits (other requests of its process keep running). A worker's first start
+# imports the application (about a second), so until the pool has answered once, solves run
+# in the calling process instead (see `solve_side_by_side`).
+_pool: ProcessPoolExecutor | None = None
+_pool_warm = threading.Event()
+_pool_lock = threading.Lock()
+WORKERS = 2
+
+
+def _ready() -> bool:
+    return True
+
+
+def warm_up(*, wait: bool = False) -> None:
+    """Start the worker processes in the background if they are not running; `wait` until they answer."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            _pool = ProcessPoolExecutor(max_workers=WORKERS, mp_context=context)
+            # Not a daemon: a process that exits while its workers start waits for them, rather
+            # than leaving the fork server a half-started worker.
+            threading.Thread(target=_start_workers, args=(_pool,), daemon=False).start()
+    if wait:
+        _pool_warm.wait(timeout=60)
+
+
+def _start_workers(pool: ProcessPoolExecutor) -> None:
+    try:
+        for future in [pool.submit(_ready) for _ in range(WORKERS)]:
+            future.result()
+    except Exception:  # noqa: BLE001 - a pool that cannot start leaves solves in-process
+        return
+    _pool_warm.set()
+
+
+def _reset_pool() -> None:
+    global _pool
+    with _pool_lock:
+        _pool, _ = None, _pool_warm.clear()
+
+
+def solve_side_by_side(problems: list[Problem], *, deadline: float, seed: int = 42) -> list[Plan | None]:
+    """Solve each problem in its own worker process, all finishing by `deadline`; plans in order.
+
+    While the workers are still starting, only the last problem is solved, here, with the whole
+    remaining budget (its plan is the last; the others are None): a cold start never costs time.
+    """
+    warm_up()
+    if _pool_warm.is_set():
+        try:
+            futures = [_pool.submit(solve, problem, deadline=deadline, seed=seed) for problem in problems]
+            return [future.result() for future in futures]
+        except (BrokenProcessPool, AttributeError):
+            _reset_pool()  # a worker died (killed, out of memory): solve here this once
+    return [None] * (len(problems) - 1) + [solve(problems[-1], deadline=deadline, seed=seed)]

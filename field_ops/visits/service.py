@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
+from field_ops.accounts.service import learn_pin_from_check_in
 from field_ops.audit.service import field_changes, record_audit, record_audits
 from field_ops.core.db import rows_inserted, utcnow
 from field_ops.core.errors import (
@@ -531,6 +532,7 @@ def record_outcome(session: Session, *, actor: User, visit_id: int, fields: dict
         changes=field_changes({}, {"visit_id": visit.id, **fields}),
     )
     _audit(session, actor, "visit.completed", visit, {"status": [previous_status, "completed"]})
+    learn_pin_from_check_in(session, actor=actor, account=visit.account, check_in=visit, outcome=fields["outcome"])
     restriction = RESTRICTION_SET_BY_OUTCOME.get(fields["outcome"])
     if restriction is not None:
         _restrict_account_from_outcome(session, actor, visit, restriction)
