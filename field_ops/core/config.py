@@ -80,6 +80,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "GEOCODER_URL": os.environ.get("GEOCODER_URL", ""),
         "GEOCODER_TIMEOUT_SECONDS": _env_float("GEOCODER_TIMEOUT_SECONDS", 3.0),
         "GEOCODER_USER_AGENT": os.environ.get("GEOCODER_USER_AGENT", "field-ops"),
+        "CALENDAR_UID_DOMAIN": os.environ.get("CALENDAR_UID_DOMAIN", "field-ops.example"),
         "TESTING": _env_bool("TESTING", False),
     }
     config.update(overrides or {})

@@ -6,7 +6,7 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from field_ops.core.api import requires_login
+from field_ops.core.api import answers_also, requires_login
 from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
@@ -64,9 +64,12 @@ class Routes(MethodView):
 @requires_login(blp, errors=(404,))
 @blp.etag
 @blp.response(200, RouteSchema)
-@blp.alt_response(200, content_type=GEOJSON, description="With `Accept: application/geo+json`: a FeatureCollection")
+@answers_also(blp, 200, GEOJSON, vary_accept=True)
 def get_route(route_id):
-    """Read a route (also as GeoJSON with `Accept: application/geo+json`)"""
+    """Read a route (also as GeoJSON with `Accept: application/geo+json`)
+
+    With `Accept: application/geo+json`: a GeoJSON FeatureCollection of the lot and the stops.
+    """
     session = get_session()
     route = service.get_route(session, current_user(), route_id)
     as_geojson = request.accept_mimetypes.best_match(["application/json", GEOJSON]) == GEOJSON
@@ -76,7 +79,7 @@ def get_route(route_id):
         response = Response(json.dumps(collection), mimetype=GEOJSON)
         response.headers["Vary"] = "Accept"
         return response
-    return route
+    return route, 200, {"Vary": "Accept"}
 
 
 @blp.route("/me/route")

@@ -5,7 +5,7 @@ from datetime import date
 from flask import Response, current_app, request, url_for
 from flask_smorest import Blueprint
 
-from field_ops.core.api import documents_errors, requires_login
+from field_ops.core.api import answers_also, documents_errors, requires_login
 from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
 from field_ops.core.errors import ProblemError, field_error
@@ -65,10 +65,13 @@ def _attachment(content: bytes, mimetype: str, name: str) -> Response:
 @requires_login(blp, errors=(404, 422))
 @blp.arguments(ScheduleQuerySchema, location="query")
 @blp.response(200, ScheduleSchema)
-@blp.alt_response(200, content_type=CSV, description="`Accept: text/csv` or `?format=csv`")
-@blp.alt_response(200, content_type=XLSX, description="`?format=xlsx`: an Excel workbook")
+@answers_also(blp, 200, CSV, XLSX, vary_accept=True)
 def get_schedule(query, date: str):
-    """The day's schedule: one row per visit, sorted by rep, stop and window (also CSV and Excel)"""
+    """The day's schedule: one row per visit, sorted by rep, stop and window (also CSV and Excel)
+
+    JSON by default; CSV with `Accept: text/csv` or `?format=csv`; an Excel workbook with
+    `?format=xlsx`.
+    """
     day = _parse_day(date)
     schedule = service.build_schedule(get_session(), current_user(), day, query.get("dealership_id"))
     wanted = query.get("format") or (
@@ -76,10 +79,15 @@ def get_schedule(query, date: str):
     )
     codes = [lot.code for lot in schedule.dealerships]
     if wanted == "csv":
-        return _attachment(export.to_csv(schedule.rows), "text/csv; charset=utf-8", export.file_name(codes, day, "csv"))
-    if wanted == "xlsx":
-        return _attachment(export.to_xlsx(schedule.rows), XLSX, export.file_name(codes, day, "xlsx"))
-    return _schedule_body(schedule)
+        response = _attachment(
+            export.to_csv(schedule.rows), "text/csv; charset=utf-8", export.file_name(codes, day, "csv")
+        )
+    elif wanted == "xlsx":
+        response = _attachment(export.to_xlsx(schedule.rows), XLSX, export.file_name(codes, day, "xlsx"))
+    else:
+        return _schedule_body(schedule), 200, {"Vary": "Accept"}
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 def _parse_day(text: str) -> date:
@@ -147,11 +155,25 @@ def calendar_token():
 
 @blp.route("/calendar/<token>.ics")
 @documents_errors(blp, 404)
-@blp.response(200, content_type="text/calendar", description="An RFC 5545 calendar")
+@blp.doc(
+    parameters=["IF_NONE_MATCH"],
+    responses={
+        "200": {
+            "description": "An RFC 5545 calendar",
+            "content": {"text/calendar": {"schema": {"type": "string", "format": "binary"}}},
+            "headers": {"ETag": {"$ref": "#/components/headers/ETAG"}},
+        },
+        "304": "NOT_MODIFIED",
+    },
+)
 def calendar_feed(token):
-    """A rep's visits from 7 days back to 14 ahead, for a phone's calendar to subscribe to"""
+    """A rep's visits from 7 days back to 14 ahead, for a phone's calendar to subscribe to
+
+    Carries an ETag: a poll with `If-None-Match` gets 304 while nothing changed.
+    """
     session = get_session()
     user = calendar.calendar_owner(session, token)
     response = Response(calendar.rep_calendar(session, user), mimetype="text/calendar")
     response.headers["Cache-Control"] = "private, max-age=300"
+    response.add_etag()
     return response

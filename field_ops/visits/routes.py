@@ -111,6 +111,8 @@ def record_outcome(fields, visit_id):
         fields=fields,
     )
     response = Response(stored.body, status=stored.status, mimetype="application/json")
+    if stored.status == 201:
+        response.headers["Location"] = f"{url_for('visits.VisitById', visit_id=visit_id)}/outcome"
     if stored.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
