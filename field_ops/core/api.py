@@ -237,20 +237,31 @@ def documents_errors(blp: Blueprint, *statuses: int) -> Callable:
     return decorator
 
 
+def media_schema(content_type: str) -> dict[str, Any]:
+    """The schema of a body of this media type that no marshmallow schema describes: a JSON
+    one (`application/...+json`) is an object, a text one a string, any other a file."""
+    if content_type.endswith("+json"):
+        return {"type": "object"}
+    if content_type.startswith("text/"):
+        return {"type": "string"}
+    return {"type": "string", "format": "binary"}
+
+
 def answers_also(blp: Blueprint, status: int, *content_types: str, vary_accept: bool = False) -> Callable:
-    """Document more media types of one response than its schema's JSON: a JSON one
-    (`application/...+json`) is an object, any other a file (`type: string, format: binary`).
+    """Document more media types of one response than its schema's JSON (see `media_schema`).
     `vary_accept` documents `Vary: Accept` (the Accept header picks the representation)."""
-    content = {
-        content_type: {
-            "schema": {"type": "object"} if content_type.endswith("+json") else {"type": "string", "format": "binary"}
-        }
-        for content_type in content_types
+    doc: dict[str, Any] = {
+        "content": {content_type: {"schema": media_schema(content_type)} for content_type in content_types}
     }
-    doc: dict[str, Any] = {"content": content}
     if vary_accept:
         doc["headers"] = {"Vary": {"$ref": "#/components/headers/VARY"}}
     return blp.doc(responses={status: doc})
+
+
+def answers_file(blp: Blueprint, content_type: str, description: str, schema: dict | None = None) -> Callable:
+    """Document an operation whose 200 is one body of `content_type` (a file, text or GeoJSON)."""
+    content = {content_type: {"schema": schema or media_schema(content_type)}}
+    return blp.doc(responses={200: {"description": description, "content": content}})
 
 
 def requires_login(blp: Blueprint, *roles: str, errors: tuple[int, ...] = ()) -> Callable:

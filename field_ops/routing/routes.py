@@ -6,7 +6,7 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from field_ops.core.api import answers_also, requires_login
+from field_ops.core.api import answers_also, answers_file, requires_login
 from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
@@ -25,6 +25,14 @@ from field_ops.users.models import Role
 blp = Blueprint("routing", __name__, url_prefix="/api/v1", description="Route plans and routes")
 
 GEOJSON = "application/geo+json"
+FEATURE_COLLECTION = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {"type": "array", "items": {"type": "object"}},
+    },
+}
 
 
 @blp.route("/dealerships/<int:dealership_id>/route-plans", methods=["POST"])
@@ -80,6 +88,19 @@ def get_route(route_id):
         response.headers["Vary"] = "Accept"
         return response
     return route, 200, {"Vary": "Accept"}
+
+
+@blp.route("/routes/<int:route_id>.geojson")
+@requires_login(blp, errors=(404,))
+@answers_file(
+    blp, GEOJSON, "A GeoJSON FeatureCollection: the route as a LineString, each stop as a Point", FEATURE_COLLECTION
+)
+def get_route_geojson(route_id):
+    """Read a route as GeoJSON (the same as `Accept: application/geo+json` on the route)"""
+    session = get_session()
+    route = service.get_route(session, current_user(), route_id)
+    collection = service.route_geojson(route, session.get(Dealership, route.dealership_id))
+    return Response(json.dumps(collection), mimetype=GEOJSON)
 
 
 @blp.route("/me/route")

@@ -5,7 +5,7 @@ from datetime import date
 from flask import Response, current_app, request, url_for
 from flask_smorest import Blueprint
 
-from field_ops.core.api import answers_also, documents_errors, requires_login
+from field_ops.core.api import answers_also, answers_file, documents_errors, requires_login
 from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
 from field_ops.core.errors import ProblemError, field_error
@@ -17,6 +17,7 @@ from field_ops.schedules.schemas import (
     ImportQuerySchema,
     ImportResultSchema,
     PublishQuerySchema,
+    ScheduleFileQuerySchema,
     ScheduleQuerySchema,
     ScheduleSchema,
 )
@@ -72,22 +73,43 @@ def get_schedule(query, date: str):
     JSON by default; CSV with `Accept: text/csv` or `?format=csv`; an Excel workbook with
     `?format=xlsx`.
     """
-    day = _parse_day(date)
-    schedule = service.build_schedule(get_session(), current_user(), day, query.get("dealership_id"))
     wanted = query.get("format") or (
         "csv" if request.accept_mimetypes.best_match(["application/json", CSV]) == CSV else "json"
     )
+    if wanted != "json":
+        response = _schedule_file(date, query.get("dealership_id"), wanted)
+        response.headers["Vary"] = "Accept"
+        return response
+    day = _parse_day(date)
+    schedule = service.build_schedule(get_session(), current_user(), day, query.get("dealership_id"))
+    return _schedule_body(schedule), 200, {"Vary": "Accept"}
+
+
+def _schedule_file(date: str, dealership_id: int | None, wanted: str) -> Response:
+    day = _parse_day(date)
+    schedule = service.build_schedule(get_session(), current_user(), day, dealership_id)
     codes = [lot.code for lot in schedule.dealerships]
     if wanted == "csv":
-        response = _attachment(
-            export.to_csv(schedule.rows), "text/csv; charset=utf-8", export.file_name(codes, day, "csv")
-        )
-    elif wanted == "xlsx":
-        response = _attachment(export.to_xlsx(schedule.rows), XLSX, export.file_name(codes, day, "xlsx"))
-    else:
-        return _schedule_body(schedule), 200, {"Vary": "Accept"}
-    response.headers["Vary"] = "Accept"
-    return response
+        return _attachment(export.to_csv(schedule.rows), "text/csv; charset=utf-8", export.file_name(codes, day, "csv"))
+    return _attachment(export.to_xlsx(schedule.rows), XLSX, export.file_name(codes, day, "xlsx"))
+
+
+@blp.route("/schedules/<date>.csv")
+@requires_login(blp, errors=(404, 422))
+@blp.arguments(ScheduleFileQuerySchema, location="query")
+@answers_file(blp, CSV, "The schedule as CSV (UTF-8, one row per visit)")
+def get_schedule_csv(query, date: str):
+    """The day's schedule as a CSV file (the same as `Accept: text/csv` on the schedule)"""
+    return _schedule_file(date, query.get("dealership_id"), "csv")
+
+
+@blp.route("/schedules/<date>.xlsx")
+@requires_login(blp, errors=(404, 422))
+@blp.arguments(ScheduleFileQuerySchema, location="query")
+@answers_file(blp, XLSX, "The schedule as an Excel workbook: an All sheet and one per rep")
+def get_schedule_xlsx(query, date: str):
+    """The day's schedule as an Excel workbook (the same as `?format=xlsx` on the schedule)"""
+    return _schedule_file(date, query.get("dealership_id"), "xlsx")
 
 
 def _parse_day(text: str) -> date:
@@ -160,7 +182,7 @@ def calendar_token():
     responses={
         "200": {
             "description": "An RFC 5545 calendar",
-            "content": {"text/calendar": {"schema": {"type": "string", "format": "binary"}}},
+            "content": {"text/calendar": {"schema": {"type": "string"}}},
             "headers": {"ETag": {"$ref": "#/components/headers/ETAG"}},
         },
         "304": "NOT_MODIFIED",

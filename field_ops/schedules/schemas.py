@@ -5,8 +5,11 @@ from marshmallow import fields, validate
 from field_ops.core.schemas import Money, StrictSchema, Timestamp
 
 
-class ScheduleQuerySchema(StrictSchema):
+class ScheduleFileQuerySchema(StrictSchema):
     dealership_id = fields.Integer(metadata={"description": "Omit for every lot in the caller's scope"})
+
+
+class ScheduleQuerySchema(ScheduleFileQuerySchema):
     format = fields.String(validate=validate.OneOf(["json", "csv", "xlsx"]), load_default=None)
 
 
