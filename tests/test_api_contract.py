@@ -6,6 +6,7 @@ operation's answers against the document. Both tools come from requirements-dev.
 from __future__ import annotations
 
 import importlib
+import os
 import shutil
 import subprocess
 import sys
@@ -154,3 +155,45 @@ def test_the_mobile_and_office_apps_work_through_the_generated_client(
         ),
     )
     assert [result.status for result in batch.results] == [201], batch.results[0].body.to_dict()
+
+
+SCHEMATHESIS = shutil.which("st", path=str(Path(sys.executable).parent))
+CHECKS = ",".join(
+    (
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "response_headers_conformance",
+    )
+)
+
+
+@pytest.mark.skipif(
+    SCHEMATHESIS is None, reason="schemathesis is not installed: run scripts/check-api (requirements-dev.txt)"
+)
+def test_every_operation_answers_as_its_document_says(
+    live_server, make_dealership, make_user, make_account, make_visit, tmp_path
+):
+    lot = make_dealership()
+    admin = make_user("admin", dealerships=[lot])
+    make_user("rep", dealerships=[lot])
+    at = recent_daytime()
+    make_visit(make_account(lot), at - timedelta(hours=1), at + timedelta(hours=1))
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks",
+        "PYTHONPATH": str(ROOT),
+        "FIELD_OPS_CHECK_URL": live_server,
+        "FIELD_OPS_CHECK_EMAIL": admin.email,
+        "FIELD_OPS_CHECK_PASSWORD": PASSWORD,
+    }
+    result = subprocess.run(
+        [SCHEMATHESIS, "run", f"{live_server}/openapi.json", "--url", live_server,
+         "--checks", CHECKS, "--seed", "42", "--max-examples", "5", "--workers", "1", "--no-color",
+         "--generation-deterministic"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, check=False, timeout=600,
+    )  # fmt: skip
+    if os.environ.get("FIELD_OPS_CHECK_REPORT"):
+        Path(os.environ["FIELD_OPS_CHECK_REPORT"]).write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

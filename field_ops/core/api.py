@@ -27,6 +27,7 @@ from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import Flask, request
 from flask_smorest import Api, Blueprint
+from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
 
 from field_ops.core.schemas import Money, ProblemSchema
@@ -190,6 +191,18 @@ class FieldOpsApi(Api):
         response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+    def _register_pagination_header(self):
+        """X-Pagination is a JSON object in one header: documented as JSON content, not as an
+        object serialized in the header's default (`simple`) style."""
+        self.spec.components.header(
+            "PAGINATION",
+            {
+                "description": "Pagination metadata",
+                "content": {"application/json": {"schema": PaginationMetadataSchema}},
+            },
+            lazy=True,
+        )
 
     def _refuse_other_media_types(self) -> None:
         """A body under a media type the operation does not take is 415, not a misleading 422."""
