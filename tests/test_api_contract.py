@@ -80,7 +80,11 @@ def test_the_mobile_and_office_apps_work_through_the_generated_client(
         routing_my_route,
         routing_plan_routes,
     )
-    from field_ops_client.api.schedules import schedules_get_schedule_csv, schedules_get_schedule_xlsx
+    from field_ops_client.api.schedules import (
+        schedules_get_schedule,
+        schedules_get_schedule_csv,
+        schedules_get_schedule_xlsx,
+    )
     from field_ops_client.api.users import users_get_users
     from field_ops_client.api.visits import (
         visits_check_in,
@@ -123,6 +127,8 @@ def test_the_mobile_and_office_apps_work_through_the_generated_client(
     assert isinstance(route, Route) and route.rep_id == rep.id
     shape = routing_get_route_geojson.sync(route.id, client=office)
     assert shape.type_ == "FeatureCollection" and len(shape.features) == 2
+    sheet = schedules_get_schedule.sync(str(start.date()), client=office, dealership_id=lot.id)
+    assert [row.visit_id for row in sheet.rows] == [booked.id] and sheet.rows[0].rep_id == rep.id
     csv_text = schedules_get_schedule_csv.sync(str(start.date()), client=office, dealership_id=lot.id)
     assert account.account_number in csv_text
     workbook = openpyxl.load_workbook(schedules_get_schedule_xlsx.sync(str(start.date()), client=office).payload)
@@ -134,6 +140,8 @@ def test_the_mobile_and_office_apps_work_through_the_generated_client(
     phone = _signed_in(fc, live_server, rep)
     mine = routing_my_route.sync(client=phone, date=start.date())
     assert mine.route_id == route.id and mine.stops[0].visit.id == booked.id
+    day_off = routing_my_route.sync(client=phone, date=start.date() + timedelta(days=1))
+    assert day_off.route_id is None and day_off.stops == []
 
     at = recent_daytime()
     today = make_visit(account, at - timedelta(hours=1), at + timedelta(hours=1), rep=rep)

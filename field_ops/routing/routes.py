@@ -112,7 +112,17 @@ def my_route(query):
     rep = current_user()
     day, route = service.get_my_route(get_session(), rep, query.get("date"))
     if route is None:
-        return {"date": day, "route_id": None, "rep_id": rep.id, "stops": [], "map_urls": []}
+        return {
+            "date": day,
+            "route_id": None,
+            "rep_id": rep.id,
+            "start_at": None,
+            "end_at": None,
+            "total_km": None,
+            "map_url": None,
+            "map_urls": [],
+            "stops": [],
+        }
     return {
         "date": day,
         "route_id": route.id,

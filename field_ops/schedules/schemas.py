@@ -79,7 +79,7 @@ class ImportRowSchema(StrictSchema):
         metadata={"description": "valid, created, duplicate, error, or skipped (a cancelled or missed row)"},
     )
     visit_id = fields.Integer(dump_only=True, allow_none=True)
-    code = fields.String(dump_only=True)
+    code = fields.String(dump_only=True, metadata={"optional": True, "description": "A failing row's code"})
     errors = fields.Dict(dump_only=True, allow_none=True)
 
 
