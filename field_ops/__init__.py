@@ -63,6 +63,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         app,
         spec_kwargs={
             "info": {"description": "Personal-visit scheduling, routes, outcomes and the daily schedule."},
+            "servers": [{"url": "/", "description": "This server (every path starts at the root)"}],
         },
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})

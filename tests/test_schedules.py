@@ -337,14 +337,32 @@ def test_a_rep_subscribes_to_their_visits_as_a_calendar(client, login, office, l
     assert len(events) == 2
     afternoon = next(e for e in events if "Ana Baca" in str(e["summary"]))
     _, visits = booked_day
-    assert str(afternoon["uid"]) == f"visit-{visits[0]['id']}@field-ops"
+    assert str(afternoon["uid"]) == f"visit-{visits[0]['id']}@field-ops.example"
     assert afternoon.decoded("dtstart") == local(day, "13:00")
     assert afternoon.decoded("dtend") == local(day, "16:00")
     assert "Bentonville, AR" in str(afternoon["location"])
     assert afternoon["geo"].latitude == pytest.approx(36.37)
     description = str(afternoon["description"])
     assert "+14795550100" in description and "$125.50" in description and "google.com/maps" in description
-    assert int(afternoon["sequence"]) > 0 and afternoon.decoded("last-modified")
+    assert 0 <= int(afternoon["sequence"]) < 2**31 and afternoon.decoded("last-modified")
+
+
+def test_a_phone_polling_an_unchanged_calendar_gets_304(client, login, office, reps, booked_day):
+    token = client.get("/api/v1/me/calendar-token", headers=login(reps[0])).json["token"]
+    feed = client.get(f"/api/v1/calendar/{token}.ics")
+    etag = feed.headers["ETag"]
+    again = client.get(f"/api/v1/calendar/{token}.ics", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["ETag"] == etag and again.data == b""
+    weak = client.get(f"/api/v1/calendar/{token}.ics", headers={"If-None-Match": f"W/{etag}"})
+    assert weak.status_code == 304
+    _, visits = booked_day
+    client.patch(
+        f"/api/v1/visits/{visits[0]['id']}",
+        json={"notes": "Gate code 1234"},
+        headers={**office, "If-Match": client.get(f"/api/v1/visits/{visits[0]['id']}", headers=office).headers["ETag"]},
+    )
+    changed = client.get(f"/api/v1/calendar/{token}.ics", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
 
 
 def test_rotating_the_calendar_token_kills_the_old_url_at_once(client, login, reps, make_user):

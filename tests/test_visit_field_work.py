@@ -166,6 +166,7 @@ def test_a_retried_outcome_returns_the_same_answer_and_records_once(app, client,
     }
     first = post_outcome(client, rep_headers, visit.id, body)
     assert first.status_code == 201, first.json
+    assert first.headers["Location"] == f"/api/v1/visits/{visit.id}/outcome"
     assert first.json["recorded_by"] == rep.id
     assert first.json["amount_collected"] == "150.00"
     reordered = dict(reversed(list(body.items())))

@@ -120,6 +120,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "SCHEDULER_ENABLED": _env_bool("SCHEDULER_ENABLED", False),
         "SCHEDULER_INTERVAL_MINUTES": _env_int("SCHEDULER_INTERVAL_MINUTES", 15),
         "END_OF_DAY_CATCH_UP_DAYS": _env_int("END_OF_DAY_CATCH_UP_DAYS", 31),
+        "CALENDAR_UID_DOMAIN": os.environ.get("CALENDAR_UID_DOMAIN", "field-ops.example"),
         "TESTING": _env_bool("TESTING", False),
     }
     config.update(overrides or {})

@@ -74,6 +74,10 @@ class Conflict(ProblemError):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class UnsupportedMediaType(ProblemError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
 class InvalidTransition(Conflict):
     code, title = "invalid_transition", "Status change not allowed"
 

@@ -56,6 +56,11 @@ class Money(fields.Field):
         "invalid": 'Must be a decimal string such as "125.50" (not a number), >= 0, at most 2 decimal places.',
     }
 
+    def __init__(self, **kwargs) -> None:
+        # Documented as `type: string, format: decimal` (registered in field_ops.core.api) with this pattern.
+        kwargs["metadata"] = {"pattern": MONEY_PATTERN.pattern, "example": "125.50", **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
@@ -95,11 +100,11 @@ class Timestamp(fields.AwareDateTime):
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details, as every error response carries them."""
 
-    type = fields.String(metadata={"description": "URI naming the problem type"})
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    code = fields.String(metadata={"description": "Stable machine-readable code"})
+    type = fields.String(required=True, metadata={"description": "URI naming the problem type"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    code = fields.String(required=True, metadata={"description": "Stable machine-readable code"})
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),

@@ -6,7 +6,7 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from field_ops.core.api import requires_login
+from field_ops.core.api import answers_also, answers_file, requires_login
 from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
@@ -25,6 +25,14 @@ from field_ops.users.models import Role
 blp = Blueprint("routing", __name__, url_prefix="/api/v1", description="Route plans and routes")
 
 GEOJSON = "application/geo+json"
+FEATURE_COLLECTION = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {"type": "array", "items": {"type": "object"}},
+    },
+}
 
 
 @blp.route("/dealerships/<int:dealership_id>/route-plans", methods=["POST"])
@@ -67,9 +75,12 @@ class Routes(MethodView):
 @requires_login(blp, errors=(404,))
 @blp.etag
 @blp.response(200, RouteSchema)
-@blp.alt_response(200, content_type=GEOJSON, description="With `Accept: application/geo+json`: a FeatureCollection")
+@answers_also(blp, 200, GEOJSON, vary_accept=True)
 def get_route(route_id):
-    """Read a route (also as GeoJSON with `Accept: application/geo+json`)"""
+    """Read a route (also as GeoJSON with `Accept: application/geo+json`)
+
+    With `Accept: application/geo+json`: a GeoJSON FeatureCollection of the lot and the stops.
+    """
     session = get_session()
     route = service.get_route(session, current_user(), route_id)
     as_geojson = request.accept_mimetypes.best_match(["application/json", GEOJSON]) == GEOJSON
@@ -79,7 +90,20 @@ def get_route(route_id):
         response = Response(json.dumps(collection), mimetype=GEOJSON)
         response.headers["Vary"] = "Accept"
         return response
-    return route
+    return route, 200, {"Vary": "Accept"}
+
+
+@blp.route("/routes/<int:route_id>.geojson")
+@requires_login(blp, errors=(404,))
+@answers_file(
+    blp, GEOJSON, "A GeoJSON FeatureCollection: the route as a LineString, each stop as a Point", FEATURE_COLLECTION
+)
+def get_route_geojson(route_id):
+    """Read a route as GeoJSON (the same as `Accept: application/geo+json` on the route)"""
+    session = get_session()
+    route = service.get_route(session, current_user(), route_id)
+    collection = service.route_geojson(route, session.get(Dealership, route.dealership_id))
+    return Response(json.dumps(collection), mimetype=GEOJSON)
 
 
 @blp.route("/me/route")
@@ -91,7 +115,17 @@ def my_route(query):
     rep = current_user()
     day, route = service.get_my_route(get_session(), rep, query.get("date"))
     if route is None:
-        return {"date": day, "route_id": None, "rep_id": rep.id, "stops": [], "map_urls": []}
+        return {
+            "date": day,
+            "route_id": None,
+            "rep_id": rep.id,
+            "start_at": None,
+            "end_at": None,
+            "total_km": None,
+            "map_url": None,
+            "map_urls": [],
+            "stops": [],
+        }
     return {
         "date": day,
         "route_id": route.id,

@@ -101,11 +101,12 @@ def rep_calendar(session: Session, user: User) -> bytes:
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", f"Field Ops visits - {user.name}")
-    stamp = utcnow()
+    domain = current_app.config["CALENDAR_UID_DOMAIN"]
     for visit, account in visits:
         event = Event()
-        event.add("uid", f"visit-{visit.id}@field-ops")
-        event.add("dtstamp", stamp)
+        event.add("uid", f"visit-{visit.id}@{domain}")
+        # The feed only changes when a visit does, so its ETag lets phones poll for free.
+        event.add("dtstamp", visit.updated_at)
         if visit.eta is not None:
             event.add("dtstart", visit.eta)
             event.add("dtend", visit.eta + timedelta(minutes=visit.duration_minutes))
@@ -139,8 +140,9 @@ def rep_calendar(session: Session, user: User) -> bytes:
             event.add("url", map_link)
         event.add("description", "\n".join(lines))
         event.add("status", "CANCELLED" if visit.status == VisitStatus.CANCELLED else "CONFIRMED")
-        # SEQUENCE must grow with every change: seconds since the epoch of the last change do.
-        event.add("sequence", int(visit.updated_at.timestamp()))
+        # SEQUENCE must grow with every change and fit RFC 5545's 32-bit integer: the seconds
+        # from booking to the last change do (for 68 years of one visit's life).
+        event.add("sequence", max(0, int((visit.updated_at - visit.created_at).total_seconds())))
         event.add("last-modified", visit.updated_at)
         calendar.add_component(event)
     return calendar.to_ical()

@@ -5,7 +5,7 @@ from datetime import date
 from flask import Response, current_app, request, url_for
 from flask_smorest import Blueprint
 
-from field_ops.core.api import documents_errors, requires_login
+from field_ops.core.api import answers_also, answers_file, documents_errors, requires_login
 from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
 from field_ops.core.errors import field_error
@@ -18,6 +18,7 @@ from field_ops.schedules.schemas import (
     ImportQuerySchema,
     ImportResultSchema,
     PublishQuerySchema,
+    ScheduleFileQuerySchema,
     ScheduleQuerySchema,
     ScheduleSchema,
 )
@@ -63,23 +64,52 @@ def _attachment(content: bytes, mimetype: str, name: str) -> Response:
 @requires_login(blp, errors=(404, 422))
 @blp.arguments(ScheduleQuerySchema, location="query")
 @blp.response(200, ScheduleSchema)
-@blp.alt_response(200, content_type=CSV, description="`Accept: text/csv` or `?format=csv`")
-@blp.alt_response(200, content_type=XLSX, description="`?format=xlsx`: an Excel workbook")
+@answers_also(blp, 200, CSV, XLSX, vary_accept=True)
 def get_schedule(query, date: str):
-    """The day's schedule: one row per visit, sorted by rep, stop and window (also CSV and Excel)"""
-    day = _parse_day(date)
-    schedule = service.build_schedule(get_session(), current_user(), day, query.get("dealership_id"))
+    """The day's schedule: one row per visit, sorted by rep, stop and window (also CSV and Excel)
+
+    JSON by default; CSV with `Accept: text/csv` or `?format=csv`; an Excel workbook with
+    `?format=xlsx`.
+    """
     wanted = query.get("format") or (
         "csv" if request.accept_mimetypes.best_match(["application/json", CSV]) == CSV else "json"
     )
+    if wanted != "json":
+        response = _schedule_file(date, query.get("dealership_id"), wanted)
+        response.headers["Vary"] = "Accept"
+        return response
+    day = _parse_day(date)
+    schedule = service.build_schedule(get_session(), current_user(), day, query.get("dealership_id"))
+    return _schedule_body(schedule), 200, {"Vary": "Accept"}
+
+
+def _schedule_file(date: str, dealership_id: int | None, wanted: str) -> Response:
+    day = _parse_day(date)
+    schedule = service.build_schedule(get_session(), current_user(), day, dealership_id)
     codes = [lot.code for lot in schedule.dealerships]
     if wanted == "csv":
         return _attachment(export.to_csv(schedule.rows), "text/csv; charset=utf-8", export.file_name(codes, day, "csv"))
-    if wanted == "xlsx":
-        versions = [p.version if (p := schedule.publications.get(lot.id)) else 0 for lot in schedule.dealerships]
-        title = export.title_for(codes, day, versions)
-        return _attachment(export.to_xlsx(schedule.rows, title), XLSX, export.file_name(codes, day, "xlsx"))
-    return _schedule_body(schedule)
+    versions = [p.version if (p := schedule.publications.get(lot.id)) else 0 for lot in schedule.dealerships]
+    title = export.title_for(codes, day, versions)
+    return _attachment(export.to_xlsx(schedule.rows, title), XLSX, export.file_name(codes, day, "xlsx"))
+
+
+@blp.route("/schedules/<date>.csv")
+@requires_login(blp, errors=(404, 422))
+@blp.arguments(ScheduleFileQuerySchema, location="query")
+@answers_file(blp, CSV, "The schedule as CSV (UTF-8, one row per visit)")
+def get_schedule_csv(query, date: str):
+    """The day's schedule as a CSV file (the same as `Accept: text/csv` on the schedule)"""
+    return _schedule_file(date, query.get("dealership_id"), "csv")
+
+
+@blp.route("/schedules/<date>.xlsx")
+@requires_login(blp, errors=(404, 422))
+@blp.arguments(ScheduleFileQuerySchema, location="query")
+@answers_file(blp, XLSX, "The schedule as an Excel workbook: an All sheet and one per rep")
+def get_schedule_xlsx(query, date: str):
+    """The day's schedule as an Excel workbook (the same as `?format=xlsx` on the schedule)"""
+    return _schedule_file(date, query.get("dealership_id"), "xlsx")
 
 
 def _parse_day(text: str) -> date:
@@ -150,11 +180,25 @@ def calendar_token():
 
 @blp.route("/calendar/<token>.ics")
 @documents_errors(blp, 404)
-@blp.response(200, content_type="text/calendar", description="An RFC 5545 calendar")
+@blp.doc(
+    parameters=["IF_NONE_MATCH"],
+    responses={
+        "200": {
+            "description": "An RFC 5545 calendar",
+            "content": {"text/calendar": {"schema": {"type": "string"}}},
+            "headers": {"ETag": {"$ref": "#/components/headers/ETAG"}},
+        },
+        "304": "NOT_MODIFIED",
+    },
+)
 def calendar_feed(token):
-    """A rep's visits from 7 days back to 14 ahead, for a phone's calendar to subscribe to"""
+    """A rep's visits from 7 days back to 14 ahead, for a phone's calendar to subscribe to
+
+    Carries an ETag: a poll with `If-None-Match` gets 304 while nothing changed.
+    """
     session = get_session()
     user = calendar.calendar_owner(session, token)
     response = Response(calendar.rep_calendar(session, user), mimetype="text/calendar")
     response.headers["Cache-Control"] = "private, max-age=300"
+    response.add_etag()
     return response

@@ -5,8 +5,11 @@ from marshmallow import fields, validate
 from field_ops.core.schemas import Money, StrictSchema, Timestamp
 
 
-class ScheduleQuerySchema(StrictSchema):
+class ScheduleFileQuerySchema(StrictSchema):
     dealership_id = fields.Integer(metadata={"description": "Omit for every lot in the caller's scope"})
+
+
+class ScheduleQuerySchema(ScheduleFileQuerySchema):
     format = fields.String(validate=validate.OneOf(["json", "csv", "xlsx"]), load_default=None)
 
 
@@ -80,7 +83,7 @@ class ImportRowSchema(StrictSchema):
         metadata={"description": "valid, created, duplicate, error, or skipped (a cancelled or missed row)"},
     )
     visit_id = fields.Integer(dump_only=True, allow_none=True)
-    code = fields.String(dump_only=True)
+    code = fields.String(dump_only=True, metadata={"optional": True, "description": "A failing row's code"})
     errors = fields.Dict(dump_only=True, allow_none=True)
     customer_name = fields.String(dump_only=True, metadata={"description": "The account's customer, as on file"})
     account_number = fields.String(dump_only=True)

@@ -11,7 +11,7 @@ from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.users import service
 from field_ops.users.models import Role
-from field_ops.users.schemas import MeSchema, UserPatchSchema, UserQuerySchema, UserSchema
+from field_ops.users.schemas import MeSchema, UserCreateSchema, UserPatchSchema, UserQuerySchema, UserSchema
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Users and the current user")
 
@@ -36,7 +36,7 @@ class Users(MethodView):
         return paginate(get_session(), service.list_users_query(**query), pagination_parameters)
 
     @requires_login(blp, Role.ADMIN, errors=(400, 409, 422))
-    @blp.arguments(UserSchema)
+    @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
     def post(self, body):
         """Create a user (admin)"""

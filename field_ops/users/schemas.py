@@ -24,8 +24,7 @@ class MeSchema(StrictSchema):
     dealership_ids = fields.List(fields.Integer(), dump_only=True)
 
 
-class UserSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
+class UserCreateSchema(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
@@ -34,6 +33,19 @@ class UserSchema(StrictSchema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=1024))
     shift_start = ShiftTime()
     shift_end = ShiftTime()
+
+
+class UserSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    email = fields.Email(dump_only=True)
+    name = fields.String(dump_only=True)
+    role = fields.String(dump_only=True)
+    dealership_ids = fields.List(fields.Integer(), dump_only=True)
+    active = fields.Boolean(dump_only=True)
+    shift_start = fields.String(
+        dump_only=True, allow_none=True, metadata={"description": "HH:MM; null for the default"}
+    )
+    shift_end = fields.String(dump_only=True, allow_none=True, metadata={"description": "HH:MM; null for the default"})
     created_at = Timestamp(dump_only=True)
 
 
