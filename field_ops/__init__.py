@@ -69,15 +69,27 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     _register_blueprints(api)
     errors.init_app(app)
-
-    from field_ops.core.cli import register_cli
-
-    register_cli(app)
+    _connect_domains(app)
 
     from field_ops.jobs import scheduler
 
     scheduler.init_app(app)
     return app
+
+
+def _connect_domains(app: Flask) -> None:
+    """Wire what core and the lower domains cannot import: the authenticator `requires_login`
+    calls, the receivers of the signals lower domains send, and each domain's commands."""
+    from field_ops.auth import access
+    from field_ops.auth import service as auth_service  # noqa: F401 - its receivers connect on import
+    from field_ops.core.cli import register_cli
+    from field_ops.jobs import cli as jobs_cli
+    from field_ops.users import cli as users_cli
+    from field_ops.visits import receivers  # noqa: F401 - connects on import
+    from seeds import cli as seeds_cli
+
+    access.init_app(app)
+    register_cli(app, *users_cli.COMMANDS, *jobs_cli.COMMANDS, *seeds_cli.COMMANDS)
 
 
 def _register_blueprints(api: FieldOpsApi) -> None:

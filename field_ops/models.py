@@ -1,10 +1,10 @@
 """Imports every domain's models so the metadata (Alembic, tests) knows every table."""
 
 from field_ops.accounts.models import Account
-from field_ops.audit.models import AuditEntry
 from field_ops.auth.models import LoginSession, RefreshToken
 from field_ops.campaigns.models import Campaign, CampaignResult
 from field_ops.contacts.models import Contact
+from field_ops.core.audit import AuditEntry
 from field_ops.core.idempotency import IdempotencyRecord
 from field_ops.dealerships.models import Dealership
 from field_ops.follow_ups.models import FollowUp

@@ -86,7 +86,7 @@ def test_a_rep_cannot_read_the_audit_trail(client, make_user, login):
 
 
 def test_a_manager_reads_only_their_dealerships_audit_entries(app, client, make_user, make_dealership, login):
-    from field_ops.audit.service import record_audit
+    from field_ops.core.audit import record_audit
     from field_ops.core.db import transaction
 
     mine, other = make_dealership(), make_dealership()
@@ -106,8 +106,7 @@ def test_the_database_refuses_to_rewrite_or_remove_audit_entries(app, statement)
     from sqlalchemy import func, select, text
     from sqlalchemy.exc import DatabaseError
 
-    from field_ops.audit.models import AuditEntry
-    from field_ops.audit.service import record_audit
+    from field_ops.core.audit import AuditEntry, record_audit
     from field_ops.core.db import transaction
 
     with app.app_context(), transaction() as session:

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from field_ops.audit.models import AuditEntry
+from field_ops.core.audit import AuditEntry
 from field_ops.core.db import transaction
 from field_ops.lot_issues.models import LotIssue, LotIssueComment
 from tests.timing import CHICAGO, recent_daytime

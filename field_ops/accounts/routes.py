@@ -7,10 +7,10 @@ from flask_smorest import Blueprint
 from field_ops.accounts import service
 from field_ops.accounts.schemas import AccountPatchSchema, AccountQuerySchema, AccountSchema
 from field_ops.core.api import requires_login
-from field_ops.core.auth import current_user
 from field_ops.core.concurrency import lock_and_check_etag
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
+from field_ops.users.current import current_user
 from field_ops.users.models import Role
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1/accounts", description="Customer accounts")

@@ -8,17 +8,17 @@ from typing import Any, Protocol
 
 import phonenumbers
 from geopy.distance import great_circle
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import RESTRICTIONS, Account
-from field_ops.audit.service import field_changes, record_audit
+from field_ops.accounts.signals import account_moving_lot, account_restricted, rep_account_ids
+from field_ops.core.audit import field_changes, record_audit
 from field_ops.core.errors import Conflict, NotFound, field_error
-from field_ops.core.scope import ensure_visible, scoped
 from field_ops.dealerships.models import Dealership
 from field_ops.geocoding.service import CHECK_IN, MAX_KM_FROM_ZIP, POSTAL_CODE_CENTROID, locate, relocate
 from field_ops.users.models import Role, User
-from field_ops.visits.models import Visit
+from field_ops.users.scope import ensure_visible, scoped
 
 AGING_BUCKET_RANGES = {"1-30": (1, 30), "31-60": (31, 60), "61-90": (61, 90), "91+": (91, None)}
 
@@ -32,16 +32,9 @@ class AccountHasOpenVisits(Conflict):
 
 
 def _ensure_no_open_visits(session: Session, account: Account) -> None:
-    """An account changes lot only without open visits: they belong to the old lot's reps and routes."""
-    from field_ops.visits.models import Visit, VisitStatus  # visits build on accounts
-
-    open_visit = session.scalar(
-        select(Visit.id).where(
-            Visit.account_id == account.id, Visit.status.in_([VisitStatus.SCHEDULED, VisitStatus.CHECKED_IN])
-        )
-    )
-    if open_visit is not None:
-        raise AccountHasOpenVisits("Cancel or finish the account's open visits before moving it to another lot.")
+    """An account changes lot only without open visits (they belong to the old lot's reps and
+    routes): the visits domain refuses with AccountHasOpenVisits."""
+    account_moving_lot.send(session, account=account)
 
 
 def normalise_phone(raw: str | None) -> str | None:
@@ -96,15 +89,19 @@ def get_account(session: Session, actor: User, account_id: int) -> Account:
         raise NotFound("Account not found.")
     ensure_visible(actor, account.dealership_id, "Account")
     if actor.role == Role.REP:
-        own = _accounts_of_reps_visits(actor).where(Visit.account_id == account.id).limit(1)
+        own = select(Account.id).where(Account.id == account.id, Account.id.in_(_accounts_of_reps_visits(actor)))
         if session.scalar(own) is None:
             raise NotFound("Account not found.")
     return account
 
 
 def _accounts_of_reps_visits(actor: User) -> Select:
-    """A rep reads only the accounts of the visits assigned to them."""
-    return select(Visit.account_id).where(Visit.assigned_rep_id == actor.id)
+    """A rep reads only the accounts of the visits assigned to them (answered by the visits domain;
+    no answer: none)."""
+    for _receiver, ids in rep_account_ids.send(actor):
+        if ids is not None:
+            return ids
+    return select(Account.id).where(false())
 
 
 def list_accounts_query(
@@ -253,10 +250,7 @@ def update_account(session: Session, *, actor: User, account: Account, changes: 
     if restrictions_changed:
         _audit_restrictions(session, actor, account, restrictions_changed)
         if any(restrictions_changed[name][1] for name in RESTRICTIONS if name in restrictions_changed):
-            # Imported here: visits build on accounts, not the other way round.
-            from field_ops.visits.service import cancel_open_future_visits
-
-            cancel_open_future_visits(session, actor=actor, account=account, reason="contact_restricted")
+            account_restricted.send(session, actor=actor, account=account, reason="contact_restricted")
     return account
 
 

@@ -6,9 +6,9 @@ from flask_smorest import Blueprint
 from field_ops.audit.schemas import AuditEntrySchema, AuditQuerySchema
 from field_ops.audit.service import list_audit_entries_query
 from field_ops.core.api import requires_login
-from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
+from field_ops.users.current import current_user
 from field_ops.users.models import Role
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The append-only audit trail")

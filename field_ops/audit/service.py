@@ -1,78 +1,14 @@
-"""The append-only audit trail: written in the caller's transaction, never updated."""
+"""Reading the audit trail (entries are written with `field_ops.core.audit.record_audit`)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import Select, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
 
-from field_ops.audit.models import AuditEntry
-from field_ops.core.db import utcnow
-from field_ops.core.scope import visible_dealership_ids
+from field_ops.core.audit import AuditEntry
 from field_ops.users.models import User
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, list | tuple | set):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def field_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    """`{field: [old, new]}` for each field whose value differs."""
-    return {
-        key: [_plain(before.get(key)), _plain(value)]
-        for key, value in after.items()
-        if _plain(before.get(key)) != _plain(value)
-    }
-
-
-def record_audit(
-    session: Session,
-    *,
-    actor: User | None,
-    action: str,
-    entity_type: str,
-    entity_id: int,
-    changes: dict[str, Any] | None = None,
-    dealership_id: int | None = None,
-) -> AuditEntry:
-    """Append one entry to the trail, in the caller's transaction."""
-    entry = AuditEntry(
-        actor_id=actor.id if actor else None,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        dealership_id=dealership_id,
-        changes=_plain(changes or {}),
-    )
-    session.add(entry)
-    return entry
-
-
-def record_audits(session: Session, *, actor: User | None, entries: list[dict[str, Any]]) -> None:
-    """Append many entries at once (`action`, `entity_type`, `entity_id`, `dealership_id`,
-    `changes` each): one multi-row insert for batch work such as the end-of-day job."""
-    if not entries:
-        return
-    at = utcnow()
-    rows = [
-        {**entry, "changes": _plain(entry.get("changes") or {}), "actor_id": actor.id if actor else None, "at": at}
-        for entry in entries
-    ]
-    session.execute(insert(AuditEntry.__table__), rows)
+from field_ops.users.scope import visible_dealership_ids
 
 
 def list_audit_entries_query(

@@ -12,12 +12,13 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from field_ops.auth.access import encode_access_token
 from field_ops.auth.models import LoginSession, RefreshToken
-from field_ops.core.auth import encode_access_token
 from field_ops.core.db import utcnow
 from field_ops.core.errors import InvalidCredentials, InvalidToken
 from field_ops.core.passwords import verify_password
 from field_ops.users.models import User
+from field_ops.users.signals import logins_ended
 
 
 class RefreshTokenReused(InvalidToken):
@@ -119,3 +120,8 @@ def log_out(session: Session, login_session_id: str, refresh_token: str | None =
             other = session.get(LoginSession, stored.session_id)
             if other is not None and other.user_id == (login.user_id if login else None):
                 revoke_login(session, other, "logout")
+
+
+@logins_ended.connect
+def _end_logins(session: Session, *, user_id: int, reason: str) -> None:
+    revoke_all_logins(session, user_id, reason)

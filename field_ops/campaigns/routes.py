@@ -12,9 +12,9 @@ from field_ops.campaigns.schemas import (
     CampaignSummarySchema,
 )
 from field_ops.core.api import requires_login
-from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
+from field_ops.users.current import current_user
 from field_ops.users.models import Role
 
 blp = Blueprint("campaigns", __name__, url_prefix="/api/v1/campaigns", description="Campaigns for a struggling lot")

@@ -15,14 +15,14 @@ from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import RESTRICTIONS, Account
 from field_ops.accounts.service import AGING_BUCKET_RANGES
-from field_ops.audit.service import record_audit
 from field_ops.campaigns.errors import CampaignFailed, EmptySegment
 from field_ops.campaigns.models import Campaign, CampaignResult
+from field_ops.core.audit import record_audit
 from field_ops.core.db import Money
 from field_ops.core.errors import NotFound, ProblemError, field_error
-from field_ops.core.scope import ensure_visible, scoped
 from field_ops.dealerships.models import Dealership
 from field_ops.users.models import User
+from field_ops.users.scope import ensure_visible, scoped
 from field_ops.visits.models import Outcome, OutcomeCode, Visit, VisitStatus
 from field_ops.visits.service import book_visit
 

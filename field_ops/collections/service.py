@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from field_ops.collections import figures
 from field_ops.core.errors import field_error
-from field_ops.core.scope import scoped
 from field_ops.dealerships.models import Dealership
 from field_ops.dealerships.service import get_dealership
 from field_ops.users.models import User
+from field_ops.users.scope import scoped
 
 MAX_DAYS = 366
 

@@ -7,9 +7,9 @@ from flask_smorest import Blueprint
 from field_ops.contacts import service
 from field_ops.contacts.schemas import AccountContactQuerySchema, ContactCreateSchema, ContactQuerySchema, ContactSchema
 from field_ops.core.api import requires_login
-from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
+from field_ops.users.current import current_user
 from field_ops.users.models import Role
 
 blp = Blueprint("contacts", __name__, url_prefix="/api/v1", description="Contacts: texts, calls and what came of them")

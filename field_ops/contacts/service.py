@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
 from field_ops.accounts.service import get_account
-from field_ops.audit.service import field_changes, record_audit
 from field_ops.contacts.errors import VisitMismatch, VisitRequired
 from field_ops.contacts.models import Channel, Contact, Direction, Resolution
+from field_ops.core.audit import field_changes, record_audit
 from field_ops.core.db import utcnow
 from field_ops.core.errors import NotFound, field_error
-from field_ops.core.scope import ensure_visible, scoped
 from field_ops.users.models import User
+from field_ops.users.scope import ensure_visible, scoped
 from field_ops.visits import rules
 from field_ops.visits.models import Visit, VisitKind
 

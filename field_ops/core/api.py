@@ -25,11 +25,12 @@ from typing import Any
 
 from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_smorest import Api, Blueprint
 from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
 
+from field_ops.core.errors import Forbidden
 from field_ops.core.schemas import Money, ProblemSchema
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -279,13 +280,11 @@ def answers_file(blp: Blueprint, content_type: str, description: str, schema: di
 
 def requires_login(blp: Blueprint, *roles: str, errors: tuple[int, ...] = ()) -> Callable:
     """Guard an endpoint: a valid access token, and one of `roles` when given (403 otherwise)."""
-    from field_ops.core.auth import authenticate_request
-    from field_ops.core.errors import Forbidden
 
     def decorator(func: Callable) -> Callable:
         @wraps(func)
         def wrapper(*args, **kwargs):
-            user = authenticate_request()
+            user = current_app.extensions["field_ops.authenticate"]()
             if roles and user.role not in roles:
                 raise Forbidden("Your role may not do this.")
             return func(*args, **kwargs)

@@ -1,17 +1,13 @@
-"""`flask --app wsgi ...` commands: schema, users, demo data."""
+"""`flask --app wsgi db ...`: the schema; each domain brings its own commands (its cli.py)."""
 
 from __future__ import annotations
 
-import time
-
 import click
 from flask import Flask
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup
 
 from field_ops.core import migrations
-from field_ops.core.db import get_engine, transaction
-from field_ops.core.errors import ProblemError
-from field_ops.users.models import Role
+from field_ops.core.db import get_engine
 
 db_cli = AppGroup("db", help="Create or migrate the database schema (Alembic).")
 
@@ -39,55 +35,8 @@ def db_revision(message: str, autogenerate: bool) -> None:
     migrations.revision(get_engine(), message, autogenerate)
 
 
-@click.command("create-user")
-@with_appcontext
-@click.option("--email", required=True)
-@click.option("--password", required=True)
-@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
-@click.option("--name", default=None)
-@click.option("--dealership-id", "dealership_ids", multiple=True, type=int)
-def create_user_command(
-    email: str, password: str, role: str, name: str | None, dealership_ids: tuple[int, ...]
-) -> None:
-    """Create a user (for bootstrapping a fresh database)."""
-    from field_ops.users.service import create_user
-
-    try:
-        with transaction() as session:
-            user = create_user(
-                session,
-                actor=None,
-                email=email,
-                name=name or email.split("@")[0],
-                role=role,
-                password=password,
-                dealership_ids=list(dealership_ids),
-            )
-            click.echo(f"Created {user.role} {user.email} (id {user.id}).")
-    except ProblemError as exc:
-        raise click.ClickException(exc.detail) from exc
-
-
-@click.command("seed-demo")
-@with_appcontext
-def seed_demo_command() -> None:
-    """Load the demo data from seeds/ (safe to run twice) and print the demo logins."""
-    from seeds.demo import load_demo
-
-    started = time.perf_counter()
-    with transaction() as session:
-        summary = load_demo(session)
-    elapsed = time.perf_counter() - started
-    click.echo(summary.describe())
-    click.echo(f"seed-demo took {elapsed:.2f} s")
-
-
-def register_cli(app: Flask) -> None:
+def register_cli(app: Flask, *commands: click.Command) -> None:
+    """The schema commands, and the commands each domain brings (create_app passes them)."""
     app.cli.add_command(db_cli)
-    app.cli.add_command(create_user_command)
-    app.cli.add_command(seed_demo_command)
-
-    from field_ops.jobs.cli import end_of_day_command, purge_idempotency_keys_command
-
-    app.cli.add_command(end_of_day_command)
-    app.cli.add_command(purge_idempotency_keys_command)
+    for command in commands:
+        app.cli.add_command(command)

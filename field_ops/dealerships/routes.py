@@ -5,12 +5,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from field_ops.core.api import requires_login
-from field_ops.core.auth import current_user
 from field_ops.core.concurrency import lock_and_check_etag
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.dealerships import service
 from field_ops.dealerships.schemas import DealershipPatchSchema, DealershipSchema
+from field_ops.users.current import current_user
 from field_ops.users.models import Role
 
 blp = Blueprint("dealerships", __name__, url_prefix="/api/v1/dealerships", description="Dealerships (lots)")

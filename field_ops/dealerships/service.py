@@ -7,12 +7,12 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from field_ops.audit.service import field_changes, record_audit
+from field_ops.core.audit import field_changes, record_audit
 from field_ops.core.errors import Conflict, NotFound
-from field_ops.core.scope import ensure_visible, scoped
 from field_ops.dealerships.models import Dealership
 from field_ops.geocoding.service import locate, relocate
 from field_ops.users.models import User
+from field_ops.users.scope import ensure_visible, scoped
 
 
 class DealershipCodeTaken(Conflict):

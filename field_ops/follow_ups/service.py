@@ -12,13 +12,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from field_ops.audit.service import record_audit, record_audits
+from field_ops.core.audit import record_audit, record_audits
 from field_ops.core.db import rows_inserted, utcnow
 from field_ops.core.errors import InvalidTransition, NotFound, field_error
-from field_ops.core.scope import ensure_visible, scoped
 from field_ops.follow_ups.errors import FollowUpClosed
 from field_ops.follow_ups.models import FollowUp, FollowUpKind, FollowUpStatus
 from field_ops.users.models import User
+from field_ops.users.scope import ensure_visible, scoped
 
 
 @dataclass(frozen=True)

@@ -38,3 +38,6 @@ def purge_idempotency_keys_command() -> None:
     with transaction() as session:
         gone = idempotency.purge_expired(session, retention_days=current_app.config["IDEMPOTENCY_RETENTION_DAYS"])
     click.echo(f"Purged {gone} idempotency records.")
+
+
+COMMANDS = [end_of_day_command, purge_idempotency_keys_command]

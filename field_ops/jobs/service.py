@@ -19,7 +19,7 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from field_ops.audit.service import record_audits
+from field_ops.core.audit import record_audits
 from field_ops.core.db import utcnow
 from field_ops.dealerships.models import Dealership
 from field_ops.follow_ups.models import FollowUpKind

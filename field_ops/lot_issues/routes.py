@@ -5,7 +5,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from field_ops.core.api import requires_login
-from field_ops.core.auth import current_user
 from field_ops.core.concurrency import lock_and_check_etag
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
@@ -20,6 +19,7 @@ from field_ops.lot_issues.schemas import (
     LotRankingSchema,
     LotSummarySchema,
 )
+from field_ops.users.current import current_user
 from field_ops.users.models import Role
 
 blp = Blueprint("lot_issues", __name__, url_prefix="/api/v1", description="Lot-level issues")

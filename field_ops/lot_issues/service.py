@@ -12,10 +12,9 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, not_, select, un
 from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
-from field_ops.audit.service import field_changes, record_audit
+from field_ops.core.audit import field_changes, record_audit
 from field_ops.core.db import utcnow
 from field_ops.core.errors import Forbidden, NotFound, field_error
-from field_ops.core.scope import can_see_dealership, ensure_visible, in_scope
 from field_ops.dealerships.models import Dealership
 from field_ops.lot_issues.errors import (
     FieldNotAllowedForRole,
@@ -34,6 +33,7 @@ from field_ops.lot_issues.models import (
     due_at_for,
 )
 from field_ops.users.models import Role, User
+from field_ops.users.scope import can_see_dealership, ensure_visible, in_scope
 from field_ops.visits.models import Visit
 
 TRANSITIONS = {

@@ -8,11 +8,11 @@ from flask_smorest import Blueprint
 
 from field_ops.core import idempotency
 from field_ops.core.api import requires_login
-from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.payments import service
 from field_ops.payments.schemas import PaymentCreateSchema, PaymentSchema, PromiseQuerySchema, PromiseSchema
+from field_ops.users.current import current_user
 from field_ops.users.models import Role
 
 blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="Payments and promises to pay")

@@ -13,14 +13,14 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
-from field_ops.audit.service import field_changes, record_audit, record_audits
+from field_ops.core.audit import field_changes, record_audit, record_audits
 from field_ops.core.db import utcnow
 from field_ops.core.errors import NotFound, field_error
-from field_ops.core.scope import ensure_visible, scoped
 from field_ops.dealerships.models import Dealership
 from field_ops.follow_ups.service import promise_cause, raise_follow_ups
 from field_ops.payments.models import Payment, Promise, PromiseStatus
 from field_ops.users.models import User
+from field_ops.users.scope import ensure_visible, scoped
 
 
 def local_today(session: Session, dealership_id: int, now: datetime | None = None) -> date:

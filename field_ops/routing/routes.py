@@ -7,7 +7,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from field_ops.core.api import answers_also, answers_file, requires_login
-from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.dealerships.models import Dealership
@@ -20,6 +19,7 @@ from field_ops.routing.schemas import (
     RouteQuerySchema,
     RouteSchema,
 )
+from field_ops.users.current import current_user
 from field_ops.users.models import Role
 
 blp = Blueprint("routing", __name__, url_prefix="/api/v1", description="Route plans and routes")

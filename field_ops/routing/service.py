@@ -24,16 +24,16 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from field_ops.audit.service import record_audit
+from field_ops.core.audit import record_audit
 from field_ops.core.db import utcnow
 from field_ops.core.errors import Conflict, NotFound, field_error
-from field_ops.core.scope import ensure_visible, scoped
 from field_ops.dealerships.models import Dealership
 from field_ops.routing import solver
 from field_ops.routing.links import directions_links
 from field_ops.routing.matrix import travel_matrix
 from field_ops.routing.models import Route, RoutePlan
 from field_ops.users.models import Role, User
+from field_ops.users.scope import ensure_visible, scoped
 from field_ops.visits.models import Visit, VisitKind, VisitStatus
 from field_ops.visits.rules import ContactRestricted, check_contact_allowed, contact_hours_on, contact_policy
 

@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 from field_ops.accounts.models import Account
 from field_ops.core.db import utcnow
 from field_ops.core.errors import NotFound
-from field_ops.core.scope import in_scope
 from field_ops.schedules.models import CalendarToken
 from field_ops.schedules.service import one_line_address
 from field_ops.users.models import User
+from field_ops.users.scope import in_scope
 from field_ops.visits.models import Visit, VisitStatus
 
 DAYS_BACK, DAYS_AHEAD = 7, 14

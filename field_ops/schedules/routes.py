@@ -6,7 +6,6 @@ from flask import Response, current_app, request, url_for
 from flask_smorest import Blueprint
 
 from field_ops.core.api import answers_also, answers_file, documents_errors, requires_login
-from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
 from field_ops.core.errors import field_error
 from field_ops.dealerships.service import get_dealership
@@ -22,6 +21,7 @@ from field_ops.schedules.schemas import (
     ScheduleQuerySchema,
     ScheduleSchema,
 )
+from field_ops.users.current import current_user
 from field_ops.users.models import Role
 
 blp = Blueprint("schedules", __name__, url_prefix="/api/v1", description="The shared daily schedule and calendar feed")

@@ -14,13 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from field_ops.accounts.models import Account
-from field_ops.audit.service import record_audit
+from field_ops.core.audit import record_audit
 from field_ops.core.db import utcnow
 from field_ops.core.errors import Conflict, NotFound, field_error
-from field_ops.core.scope import can_see_dealership, in_scope
 from field_ops.dealerships.models import Dealership
 from field_ops.schedules.models import SchedulePublication
 from field_ops.users.models import User
+from field_ops.users.scope import can_see_dealership, in_scope
 from field_ops.visits.models import Outcome, Visit
 
 COLUMNS = [

@@ -14,8 +14,8 @@ from marshmallow import Schema
 from sqlalchemy import ColumnElement, and_, false
 from sqlalchemy.orm import InstrumentedAttribute
 
-from field_ops.core.scope import in_scope
 from field_ops.users.models import Role
+from field_ops.users.scope import in_scope
 
 
 @dataclass(frozen=True)

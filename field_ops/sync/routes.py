@@ -3,10 +3,10 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from field_ops.core.api import requires_login
-from field_ops.core.auth import current_user
 from field_ops.core.db import get_session
 from field_ops.sync import capture, entities, service  # noqa: F401 - the registrations
 from field_ops.sync.schemas import SyncQuerySchema, SyncSchema
+from field_ops.users.current import current_user
 
 blp = Blueprint("sync", __name__, url_prefix="/api/v1", description="Offline sync for the phone")
 capture.install()

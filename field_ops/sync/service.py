@@ -10,11 +10,11 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from field_ops.core.scope import visible_dealership_ids
 from field_ops.sync.errors import InvalidCursor
 from field_ops.sync.models import ChangeLogEntry
 from field_ops.sync.registry import synced_type, synced_types
 from field_ops.users.models import Role, User
+from field_ops.users.scope import visible_dealership_ids
 
 RESPONSE_KEYS = ("visits", "routes", "lot_issues", "follow_ups", "accounts")
 CURSOR_SALT = "field-ops.sync-cursor"

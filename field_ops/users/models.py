@@ -7,7 +7,6 @@ from sqlalchemy import Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from field_ops.core.db import Base, UTCDateTime, utcnow
-from field_ops.dealerships.models import Dealership
 
 
 class Role(enum.StrEnum):
@@ -40,7 +39,10 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    dealerships: Mapped[list[Dealership]] = relationship(secondary=user_dealerships, lazy="selectin")
+    # By name: dealerships build on users (their scope), so users do not import them.
+    dealerships: Mapped[list[Dealership]] = relationship(  # noqa: F821
+        "Dealership", secondary=user_dealerships, lazy="selectin"
+    )
 
     @property
     def dealership_ids(self) -> list[int]:

@@ -7,12 +7,11 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from field_ops.audit.service import field_changes, record_audit
-from field_ops.auth.service import revoke_all_logins
+from field_ops.core.audit import field_changes, record_audit
 from field_ops.core.errors import Conflict, NotFound, field_error
 from field_ops.core.passwords import hash_password
-from field_ops.dealerships.models import Dealership
 from field_ops.users.models import Role, User, user_dealerships
+from field_ops.users.signals import logins_ended
 
 
 class EmailTaken(Conflict):
@@ -35,7 +34,9 @@ def _normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _load_dealerships(session: Session, dealership_ids: list[int]) -> list[Dealership]:
+def _load_dealerships(session: Session, dealership_ids: list[int]) -> list[Any]:
+    # The mapped class behind `User.dealerships`: dealerships build on users, not the other way round.
+    Dealership = User.dealerships.property.mapper.class_  # noqa: N806
     wanted = set(dealership_ids)
     found = list(session.scalars(select(Dealership).where(Dealership.id.in_(wanted)))) if wanted else []
     missing = wanted - {d.id for d in found}
@@ -147,14 +148,14 @@ def update_user(session: Session, *, actor: User, user: User, changes: dict[str,
     if "active" in changes:
         user.active = changes["active"]
         if not user.active:
-            revoke_all_logins(session, user.id, "deactivated")
+            logins_ended.send(session, user_id=user.id, reason="deactivated")
     for name in ("shift_start", "shift_end"):
         if name in changes:
             setattr(user, name, changes[name])
     _check_shift(user.shift_start, user.shift_end)
     if "password" in changes:
         user.password_hash = hash_password(changes["password"])
-        revoke_all_logins(session, user.id, "password_changed")
+        logins_ended.send(session, user_id=user.id, reason="password_changed")
     session.flush()
     diff = field_changes(before, _snapshot(user))
     if "password" in changes:

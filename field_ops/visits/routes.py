@@ -6,10 +6,10 @@ from flask_smorest import Blueprint
 
 from field_ops.core import idempotency
 from field_ops.core.api import requires_login
-from field_ops.core.auth import current_user
 from field_ops.core.concurrency import lock_and_check_etag
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
+from field_ops.users.current import current_user
 from field_ops.users.models import Role
 from field_ops.visits import batch, service
 from field_ops.visits.schemas import (

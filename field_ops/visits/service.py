@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
 from field_ops.accounts.service import learn_pin_from_check_in
-from field_ops.audit.service import field_changes, record_audit, record_audits
+from field_ops.core.audit import field_changes, record_audit, record_audits
 from field_ops.core.db import rows_inserted, utcnow
 from field_ops.core.errors import (
     Conflict,
@@ -24,10 +24,10 @@ from field_ops.core.errors import (
     NotFound,
     field_error,
 )
-from field_ops.core.scope import ensure_visible, scoped
 from field_ops.dealerships.models import Dealership
 from field_ops.follow_ups.service import close_for_booking
 from field_ops.users.models import Role, User
+from field_ops.users.scope import ensure_visible, scoped
 from field_ops.visits import rules
 from field_ops.visits.consequences import apply_outcome_consequences
 from field_ops.visits.models import Outcome, OutcomeCode, Visit, VisitKind, VisitStatus

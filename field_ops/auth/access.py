@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 
 from field_ops.auth.models import LoginSession
 from field_ops.core.db import get_session, utcnow
@@ -86,9 +86,10 @@ def authenticate_request() -> User:
     return user
 
 
-def current_user() -> User:
-    return g.current_user
-
-
 def current_claims() -> AccessClaims:
     return g.current_claims
+
+
+def init_app(app: Flask) -> None:
+    """`requires_login` (core) authenticates through this; core knows no users."""
+    app.extensions["field_ops.authenticate"] = authenticate_request
