@@ -11,24 +11,17 @@ from geopy.distance import great_circle
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from field_ops.accounts.errors import AccountNumberTaken, RestrictionNoteRequired
 from field_ops.accounts.models import RESTRICTIONS, Account
 from field_ops.accounts.signals import account_moving_lot, account_restricted, rep_account_ids
 from field_ops.core.audit import field_changes, record_audit
-from field_ops.core.errors import Conflict, NotFound, field_error
+from field_ops.core.errors import NotFound, field_error
 from field_ops.dealerships.models import Dealership
 from field_ops.geocoding.service import CHECK_IN, MAX_KM_FROM_ZIP, POSTAL_CODE_CENTROID, locate, relocate
 from field_ops.users.models import Role, User
 from field_ops.users.scope import ensure_visible, scoped
 
 AGING_BUCKET_RANGES = {"1-30": (1, 30), "31-60": (31, 60), "61-90": (61, 90), "91+": (91, None)}
-
-
-class AccountNumberTaken(Conflict):
-    code, title = "account_number_taken", "Account number already in use"
-
-
-class AccountHasOpenVisits(Conflict):
-    code, title = "account_has_open_visits", "Account has open visits"
 
 
 def _ensure_no_open_visits(session: Session, account: Account) -> None:
@@ -155,7 +148,9 @@ def _apply_restrictions(
     if not changed:
         return {}
     if not (note and note.strip()):
-        raise field_error("restriction_note", "Say why the restrictions change (who asked, what document).")
+        raise RestrictionNoteRequired.at(
+            "restriction_note", "Say why the restrictions change (who asked, what document)."
+        )
     changed["restriction_note"] = [account.restriction_note, None]
     for name in RESTRICTIONS:
         if name in changed:

@@ -14,9 +14,10 @@ from datetime import timedelta
 import jwt
 from flask import Flask, current_app, g, request
 
+from field_ops.auth.errors import InvalidToken
 from field_ops.auth.models import LoginSession
 from field_ops.core.db import get_session, utcnow
-from field_ops.core.errors import InvalidToken, Unauthorized
+from field_ops.core.errors import Unauthorized
 from field_ops.users.models import User
 
 JWT_ALGORITHM = "HS256"

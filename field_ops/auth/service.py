@@ -13,18 +13,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from field_ops.auth.access import encode_access_token
+from field_ops.auth.errors import InvalidCredentials, InvalidToken, RefreshTokenReused
 from field_ops.auth.models import LoginSession, RefreshToken
 from field_ops.core.db import utcnow
-from field_ops.core.errors import InvalidCredentials, InvalidToken
 from field_ops.core.passwords import verify_password
 from field_ops.users.models import User
 from field_ops.users.signals import logins_ended
-
-
-class RefreshTokenReused(InvalidToken):
-    code, title = "refresh_token_reused", "Refresh token already used"
-    # The revocation of the token family is the point of this refusal: keep it.
-    commit_changes = True
 
 
 @dataclass(frozen=True)

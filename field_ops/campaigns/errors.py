@@ -11,3 +11,9 @@ class EmptySegment(ValidationFailed):
 
 class CampaignFailed(ValidationFailed):
     code, title = "campaign_failed", "Some accounts cannot be booked"
+
+
+class CampaignStartsInPast(ValidationFailed):
+    """A campaign books from today on, lot time."""
+
+    title = "Campaign starts in the past"

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import RESTRICTIONS, Account
 from field_ops.accounts.service import AGING_BUCKET_RANGES
-from field_ops.campaigns.errors import CampaignFailed, EmptySegment
+from field_ops.campaigns.errors import CampaignFailed, CampaignStartsInPast, EmptySegment
 from field_ops.campaigns.models import Campaign, CampaignResult
 from field_ops.core.audit import record_audit
 from field_ops.core.db import Money
@@ -42,7 +42,7 @@ def _clock(field: str, value: str) -> time:
 def _check_dates(dealership: Dealership, date_from: date, date_to: date) -> None:
     today = datetime.now(ZoneInfo(dealership.timezone)).date()
     if date_from < today:
-        raise field_error("from", f"Is in the past (today is {today.isoformat()} at the lot).")
+        raise CampaignStartsInPast.at("from", f"Is in the past (today is {today.isoformat()} at the lot).")
     if date_to < date_from:
         raise field_error("to", "Must be on or after `from`.")
     if (date_to - date_from).days + 1 > MAX_DAYS:

@@ -15,7 +15,7 @@ from field_ops.contacts.errors import VisitMismatch, VisitRequired
 from field_ops.contacts.models import Channel, Contact, Direction, Resolution
 from field_ops.core.audit import field_changes, record_audit
 from field_ops.core.db import utcnow
-from field_ops.core.errors import NotFound, field_error
+from field_ops.core.errors import NotFound, NotYetHappened
 from field_ops.users.models import User
 from field_ops.users.scope import ensure_visible, scoped
 from field_ops.visits import rules
@@ -81,7 +81,7 @@ def record_contact(
     and OutsideContactHours (422). An inbound contact is always recorded."""
     account = get_account(session, actor, account_id)
     if at > utcnow() + timedelta(seconds=current_app.config["RECORDED_AT_MAX_FUTURE_SECONDS"]):
-        raise field_error("at", "Is in the future: a contact is logged once it happened.")
+        raise NotYetHappened.at("at", "Is in the future: a contact is logged once it happened.")
     _check_visit(session, account, resolution, visit_id)
     if direction == Direction.OUTBOUND:
         _check_outbound_allowed(account, channel, at)

@@ -58,14 +58,6 @@ class Unauthorized(ProblemError):
         super().__init__(detail, **kwargs)
 
 
-class InvalidCredentials(Unauthorized):
-    code, title = "invalid_credentials", "Invalid email or password"
-
-
-class InvalidToken(Unauthorized):
-    code, title = "invalid_token", "Invalid or expired token"
-
-
 class Forbidden(ProblemError):
     status, code, title = 403, "forbidden", "Not allowed"
 
@@ -90,30 +82,97 @@ class ValidationFailed(ProblemError):
         """A refusal whose detail lists each field's messages."""
         return cls(describe_errors(errors), errors=errors)
 
-
-def field_error(
-    field: str, message: str, code: type[ValidationFailed] = ValidationFailed, **extra: Any
-) -> ProblemError:
-    """A 422 naming one field, with `message` as the detail too."""
-    return code(f"{field}: {message}", errors={field: [message]}, **extra)
+    @classmethod
+    def at(cls, field: str, message: str, **extra: Any) -> ValidationFailed:
+        """This refusal, naming the one field it is about, with `message` as the detail too."""
+        return cls(f"{field}: {message}", errors={field: [message]}, **extra)
 
 
-_HTTP_CODES = {
-    400: ("bad_request", "Bad request"),
-    401: ("unauthorized", "Authentication required"),
-    403: ("forbidden", "Not allowed"),
-    404: ("not_found", "Not found"),
-    405: ("method_not_allowed", "Method not allowed"),
-    406: ("not_acceptable", "Not acceptable"),
-    409: ("conflict", "Conflict"),
-    412: ("precondition_failed", "Precondition failed"),
-    413: ("payload_too_large", "Payload too large"),
-    415: ("unsupported_media_type", "Unsupported media type"),
-    422: ("validation_error", "Invalid input"),
-    428: ("precondition_required", "Precondition required"),
-    429: ("too_many_requests", "Too many requests"),
-    500: ("internal_error", "Internal server error"),
-    503: ("service_unavailable", "Service unavailable"),
+class NotYetHappened(ValidationFailed):
+    """A time reported as past (a contact, a payment, a check-in) lies in the future."""
+
+    title = "Not yet happened"
+
+
+def field_error(field: str, message: str, **extra: Any) -> ValidationFailed:
+    """A 422 for a value that is not valid input (format, range, a missing companion field);
+    a business refusal raises its own class with `.at(field, message)`."""
+    return ValidationFailed.at(field, message, **extra)
+
+
+class MalformedJson(ProblemError):
+    code, title = "malformed_json", "Malformed JSON"
+
+
+class MethodNotAllowed(ProblemError):
+    status, code, title = 405, "method_not_allowed", "Method not allowed"
+
+
+class NotAcceptable(ProblemError):
+    status, code, title = 406, "not_acceptable", "Not acceptable"
+
+
+class PreconditionFailed(ProblemError):
+    status, code, title = 412, "precondition_failed", "Precondition failed"
+
+
+class PayloadTooLarge(ProblemError):
+    status, code, title = 413, "payload_too_large", "Payload too large"
+
+
+class ValueOutOfRange(ValidationFailed):
+    code, title = "value_out_of_range", "Value out of range"
+
+
+class PreconditionRequired(ProblemError):
+    status, code, title = 428, "precondition_required", "Precondition required"
+
+
+class TooManyRequests(ProblemError):
+    status, code, title = 429, "too_many_requests", "Too many requests"
+
+
+class InternalError(ProblemError):
+    status, code, title = 500, "internal_error", "Internal server error"
+
+
+class ServiceUnavailable(ProblemError):
+    status, code, title = 503, "service_unavailable", "Service unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The one refusal for a database that is down, silent or out of connections."""
+
+    code, title = "database_unavailable", "Database unavailable"
+
+
+class HttpError(ProblemError):
+    """Any other HTTP error status werkzeug raises: `title` is its name."""
+
+    code = "http_error"
+
+
+# An HTTP error werkzeug raises (routing, flask-smorest's ETag checks, webargs) answers as
+# the class of its status.
+_HTTP_ERRORS: dict[int, type[ProblemError]] = {
+    cls.status: cls
+    for cls in (
+        ProblemError,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        NotAcceptable,
+        Conflict,
+        PreconditionFailed,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        ValidationFailed,
+        PreconditionRequired,
+        TooManyRequests,
+        InternalError,
+        ServiceUnavailable,
+    )
 }
 
 _HTTP_DETAILS = {
@@ -212,6 +271,10 @@ def handle_problem(error: ProblemError) -> Response:
         commit_request_session()
     else:
         rollback_request_session()
+    return _respond(error)
+
+
+def _respond(error: ProblemError) -> Response:
     return problem_response(
         error.status,
         error.code,
@@ -226,7 +289,8 @@ def handle_problem(error: ProblemError) -> Response:
 def handle_http_exception(error: HTTPException) -> Response:
     rollback_request_session()
     status = error.code or 500
-    code, title = _HTTP_CODES.get(status, ("http_error", error.name))
+    known = _HTTP_ERRORS.get(status)
+    code, title = (known.code, known.title) if known else (HttpError.code, error.name)
     detail = _HTTP_DETAILS.get(status) or error.description or title
     headers: dict[str, str] = {}
     errors: dict[str, list[str]] | None = None
@@ -237,7 +301,7 @@ def handle_http_exception(error: HTTPException) -> Response:
     if status in (400, 422) and data:
         errors = _webargs_errors(data)
         if status == 400 and "Invalid JSON body." in str(errors):
-            code, title, detail = "malformed_json", "Malformed JSON", "The request body is not valid JSON."
+            code, title, detail = MalformedJson.code, MalformedJson.title, "The request body is not valid JSON."
             errors = None
         elif errors:
             detail = describe_errors(errors)
@@ -250,49 +314,43 @@ def handle_http_exception(error: HTTPException) -> Response:
 
 def handle_rate_limited(error: RateLimitExceeded) -> Response:
     rollback_request_session()
-    from field_ops.core.limits import retry_after_seconds
+    from field_ops.core.limits import TooManyAttempts, retry_after_seconds
 
-    retry_after = retry_after_seconds()
-    return problem_response(
-        429,
-        "too_many_attempts",
-        "Too many attempts",
-        "Too many failed attempts: wait before trying again.",
-        headers={"Retry-After": str(retry_after)},
+    return _respond(
+        TooManyAttempts(
+            "Too many failed attempts: wait before trying again.",
+            headers={"Retry-After": str(retry_after_seconds())},
+        )
     )
 
 
 def handle_integrity_error(error: IntegrityError) -> Response:
     rollback_request_session()
     log.info("integrity error turned into 409: %s", error.orig)
-    return problem_response(
-        409, "conflict", "Conflict", "The change conflicts with existing data (a duplicate or a missing reference)."
-    )
+    return _respond(Conflict("The change conflicts with existing data (a duplicate or a missing reference)."))
 
 
 def handle_out_of_range(error: Exception) -> Response:
     rollback_request_session()
     log.info("value refused by the database or the runtime: %s", error)
-    return problem_response(
-        422, "value_out_of_range", "Value out of range", "A value in the request is too large or not storable."
-    )
+    return _respond(ValueOutOfRange("A value in the request is too large or not storable."))
 
 
 def handle_too_deep(error: RecursionError) -> Response:
     rollback_request_session()
-    return problem_response(400, "malformed_json", "Malformed JSON", "The request body is nested too deeply.")
+    return _respond(MalformedJson("The request body is nested too deeply."))
 
 
 def handle_operational_error(error: OperationalError | PoolTimeout) -> Response:
     rollback_request_session()
     log.exception("database unavailable")
-    return problem_response(503, "service_unavailable", "Service unavailable", "The database is unavailable.")
+    return _respond(DatabaseUnavailable("The database is unavailable."))
 
 
 def handle_unexpected(error: Exception) -> Response:
     rollback_request_session()
     log.exception("unhandled error")
-    return problem_response(500, "internal_error", "Internal server error", "Something went wrong on our side.")
+    return _respond(InternalError("Something went wrong on our side."))
 
 
 def init_app(app: Flask) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.pool import NullPool
 
 from field_ops.core.api import documents_errors
 from field_ops.core.db import get_engine, make_engine
-from field_ops.core.errors import ProblemError
+from field_ops.core.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 blp = Blueprint("ops", __name__, description="Health probes")
@@ -22,10 +22,6 @@ blp = Blueprint("ops", __name__, description="Health probes")
 
 class HealthSchema(Schema):
     status = fields.String(metadata={"example": "ok"})
-
-
-class DatabaseUnavailable(ProblemError):
-    status, code, title = 503, "database_unavailable", "Database unavailable"
 
 
 @blp.route("/healthz")

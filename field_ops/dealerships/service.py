@@ -8,15 +8,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from field_ops.core.audit import field_changes, record_audit
-from field_ops.core.errors import Conflict, NotFound
+from field_ops.core.errors import NotFound
+from field_ops.dealerships.errors import DealershipCodeTaken
 from field_ops.dealerships.models import Dealership
 from field_ops.geocoding.service import locate, relocate
 from field_ops.users.models import User
 from field_ops.users.scope import ensure_visible, scoped
-
-
-class DealershipCodeTaken(Conflict):
-    code, title = "dealership_code_taken", "Dealership code already in use"
 
 
 def _snapshot(dealership: Dealership) -> dict[str, Any]:

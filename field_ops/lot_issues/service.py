@@ -154,15 +154,15 @@ def _check_related(session: Session, dealership_id: int, visit_id: int | None, a
         if visit is None:
             raise field_error("visit_id", f"Unknown visit {visit_id}.")
         if visit.dealership_id != dealership_id:
-            raise field_error("visit_id", "The visit belongs to another dealership.", NotSameDealership)
+            raise NotSameDealership.at("visit_id", "The visit belongs to another dealership.")
         if account_id is not None and visit.account_id != account_id:
-            raise field_error("account_id", "The visit is of another account.", NotSameDealership)
+            raise NotSameDealership.at("account_id", "The visit is of another account.")
     if account_id is not None:
         account = session.get(Account, account_id)
         if account is None:
             raise field_error("account_id", f"Unknown account {account_id}.")
         if account.dealership_id != dealership_id:
-            raise field_error("account_id", "The account belongs to another dealership.", NotSameDealership)
+            raise NotSameDealership.at("account_id", "The account belongs to another dealership.")
 
 
 def file_lot_issue(
@@ -240,7 +240,7 @@ def _check_may_change(actor: User, changes: dict[str, Any]) -> None:
 def _move(issue: LotIssue, to_status: str, resolution: str | None, now: datetime) -> None:
     """One arrow of the status machine (already checked), stamping its time."""
     if to_status == IssueStatus.RESOLVED and not resolution:
-        raise field_error("resolution", "Say how the issue was resolved.", ResolutionRequired)
+        raise ResolutionRequired.at("resolution", "Say how the issue was resolved.")
     if to_status == IssueStatus.ACKNOWLEDGED:
         issue.acknowledged_at = now
     elif to_status == IssueStatus.RESOLVED:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from field_ops.accounts.models import Account
 from field_ops.core.audit import field_changes, record_audit, record_audits
 from field_ops.core.db import utcnow
-from field_ops.core.errors import NotFound, field_error
+from field_ops.core.errors import NotFound, NotYetHappened, field_error
 from field_ops.dealerships.models import Dealership
 from field_ops.follow_ups.service import promise_cause, raise_follow_ups
 from field_ops.payments.models import Payment, Promise, PromiseStatus
@@ -58,7 +58,7 @@ def record_payment(
         raise field_error("amount", "A payment needs an amount above 0.")
     today = local_today(session, account.dealership_id)
     if paid_on > today:
-        raise field_error("paid_on", f"Is after today ({today.isoformat()}, lot time).")
+        raise NotYetHappened.at("paid_on", f"Is after today ({today.isoformat()}, lot time).")
     payment = Payment(
         account_id=account.id,
         dealership_id=account.dealership_id,

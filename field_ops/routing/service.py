@@ -26,16 +26,19 @@ from sqlalchemy.orm import Session, selectinload
 
 from field_ops.core.audit import record_audit
 from field_ops.core.db import utcnow
-from field_ops.core.errors import Conflict, NotFound, field_error
+from field_ops.core.errors import NotFound
 from field_ops.dealerships.models import Dealership
 from field_ops.routing import solver
+from field_ops.routing.errors import PlanDateInPast, PlanInProgress, PlanStale
 from field_ops.routing.links import directions_links
 from field_ops.routing.matrix import travel_matrix
 from field_ops.routing.models import Route, RoutePlan
+from field_ops.users.errors import RepNotOnLot
 from field_ops.users.models import Role, User
 from field_ops.users.scope import ensure_visible, scoped
+from field_ops.visits.errors import ContactRestricted
 from field_ops.visits.models import Visit, VisitKind, VisitStatus
-from field_ops.visits.rules import ContactRestricted, check_contact_allowed, contact_hours_on, contact_policy
+from field_ops.visits.rules import check_contact_allowed, contact_hours_on, contact_policy
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +52,6 @@ FULL, INSERT = "full", "insert"
 
 # Seconds kept back at least from the solver's budget for locking, checking and writing the plan.
 WRITE_RESERVE_SECONDS = 0.2
-
-
-class PlanInProgress(Conflict):
-    code, title = "plan_in_progress", "This lot-day is being planned right now"
-
-
-class PlanStale(Conflict):
-    code, title = "plan_stale", "The day changed while it was being planned"
 
 
 class UnassignedReason(StrEnum):
@@ -105,7 +100,7 @@ def _planning_reps(session: Session, dealership: Dealership, rep_ids: list[int] 
     for rep_id in dict.fromkeys(rep_ids):
         rep = session.get(User, rep_id)
         if rep is None or rep.role != Role.REP or not rep.active or dealership.id not in rep.dealership_ids:
-            raise field_error("rep_ids", f"User {rep_id} is not an active rep of this dealership.")
+            raise RepNotOnLot.at("rep_ids", f"User {rep_id} is not an active rep of this dealership.")
         reps.append(rep)
     return reps
 
@@ -371,7 +366,7 @@ def _collect_day(
     zone = ZoneInfo(dealership.timezone)
     today = utcnow().astimezone(zone).date()
     if day < today:
-        raise field_error("date", f"{day.isoformat()} is in the past at this lot (today is {today.isoformat()}).")
+        raise PlanDateInPast.at("date", f"{day.isoformat()} is in the past at this lot (today is {today.isoformat()}).")
     clock = _Clock(day, zone)
     stmt = (
         select(Visit)

@@ -24,31 +24,11 @@ from sqlalchemy.orm import Session
 from field_ops.accounts.models import Account
 from field_ops.core.errors import ProblemError, ValidationFailed
 from field_ops.dealerships.models import Dealership
+from field_ops.schedules.errors import CustomerMismatch, DateRequired, FileTooLarge, ImportFailed, UnreadableFile
 from field_ops.users.models import Role, User, user_dealerships
 from field_ops.visits import rules
 from field_ops.visits.models import Visit, VisitKind, VisitStatus
 from field_ops.visits.service import check_booking, record_bookings
-
-
-class UnreadableFile(ValidationFailed):
-    code, title = "unreadable_file", "The file cannot be read"
-
-
-class ImportFailed(ValidationFailed):
-    code, title = "import_failed", "Some rows cannot be imported"
-
-
-class FileTooLarge(ProblemError):
-    status, code, title = 413, "file_too_large", "File too large"
-
-
-class DateRequired(ValidationFailed):
-    code, title = "date_required", "No date for the rows"
-
-
-class CustomerMismatch(ValidationFailed):
-    code, title = "customer_mismatch", "Customer name does not match the account"
-
 
 ALIASES = {
     "account_number": ["accountnumber", "account#", "acct#", "acct", "accountno", "acctno", "account", "acctnumber"],

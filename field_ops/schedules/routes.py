@@ -10,7 +10,7 @@ from field_ops.core.db import get_session
 from field_ops.core.errors import field_error
 from field_ops.dealerships.service import get_dealership
 from field_ops.schedules import calendar, export, importing, service
-from field_ops.schedules.importing import FileTooLarge
+from field_ops.schedules.errors import FileTooLarge
 from field_ops.schedules.schemas import (
     CalendarTokenSchema,
     ImportFileSchema,

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session, aliased
 from field_ops.accounts.models import Account
 from field_ops.core.audit import record_audit
 from field_ops.core.db import utcnow
-from field_ops.core.errors import Conflict, NotFound, field_error
+from field_ops.core.errors import NotFound, field_error
 from field_ops.dealerships.models import Dealership
+from field_ops.schedules.errors import PublishInProgress
 from field_ops.schedules.models import SchedulePublication
 from field_ops.users.models import User
 from field_ops.users.scope import can_see_dealership, in_scope
@@ -29,10 +30,6 @@ COLUMNS = [
     "days_past_due", "amount_due", "kind", "reason", "priority", "status", "outcome", "booked_by", "notes",
     "amount_collected", "promise_date", "promise_amount",
 ]  # fmt: skip
-
-
-class PublishInProgress(Conflict):
-    code, title = "publish_in_progress", "The schedule is being published right now"
 
 
 @dataclass

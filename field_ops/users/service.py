@@ -8,18 +8,11 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from field_ops.core.audit import field_changes, record_audit
-from field_ops.core.errors import Conflict, NotFound, field_error
+from field_ops.core.errors import NotFound, field_error
 from field_ops.core.passwords import hash_password
+from field_ops.users.errors import EmailTaken, LastAdmin
 from field_ops.users.models import Role, User, user_dealerships
 from field_ops.users.signals import logins_ended
-
-
-class EmailTaken(Conflict):
-    code, title = "email_taken", "Email already in use"
-
-
-class LastAdmin(Conflict):
-    code, title = "last_admin", "The last active admin"
 
 
 def _ensure_another_admin(session: Session, user: User) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from field_ops.accounts.errors import AccountHasOpenVisits
 from field_ops.accounts.models import Account
-from field_ops.accounts.service import AccountHasOpenVisits
 from field_ops.accounts.signals import account_moving_lot, account_restricted, rep_account_ids
 from field_ops.users.models import User
 from field_ops.visits.models import Visit, VisitStatus

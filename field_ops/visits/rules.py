@@ -15,28 +15,12 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from field_ops.core.errors import Conflict, ValidationFailed
+from field_ops.visits.errors import ContactRestricted, InvalidWindow, OutsideContactHours, VisitFrequencyLimit
 
 FEDERAL = "federal"
 FEDERAL_HOURS_CITATION = "FDCPA 15 U.S.C. 1692c(a)(1); 12 CFR 1006.6(b)(1)(i)"
 FEDERAL_FREQUENCY_CITATION = "In the spirit of 12 CFR 1006.14(b)(2) (Regulation F 7-in-7)"
 MAX_WINDOW = timedelta(days=1)
-
-
-class OutsideContactHours(ValidationFailed):
-    code, title = "outside_contact_hours", "Outside contact hours"
-
-
-class ContactRestricted(Conflict):
-    code, title = "contact_restricted", "Contact restricted"
-
-
-class VisitFrequencyLimit(Conflict):
-    code, title = "visit_frequency_limit", "Visit frequency limit reached"
-
-
-class InvalidWindow(ValidationFailed):
-    code, title = "invalid_window", "Invalid visit window"
 
 
 @dataclass(frozen=True)

@@ -18,18 +18,20 @@ from field_ops.accounts.service import learn_pin_from_check_in
 from field_ops.core.audit import field_changes, record_audit, record_audits
 from field_ops.core.db import rows_inserted, utcnow
 from field_ops.core.errors import (
-    Conflict,
     Forbidden,
     InvalidTransition,
     NotFound,
+    NotYetHappened,
     field_error,
 )
 from field_ops.dealerships.models import Dealership
 from field_ops.follow_ups.service import close_for_booking
+from field_ops.users.errors import RepNotOnLot
 from field_ops.users.models import Role, User
 from field_ops.users.scope import ensure_visible, scoped
 from field_ops.visits import rules
 from field_ops.visits.consequences import apply_outcome_consequences
+from field_ops.visits.errors import NotAssignedRep, OutcomeAlreadyRecorded, PromiseDateOutOfRange
 from field_ops.visits.models import Outcome, OutcomeCode, Visit, VisitKind, VisitStatus
 
 MAX_PROMISE_AHEAD = timedelta(days=365)
@@ -44,14 +46,6 @@ RESTRICTION_SET_BY_OUTCOME = {
     OutcomeCode.BANKRUPTCY_CLAIMED: "bankruptcy",
     OutcomeCode.DISPUTE: "cease_contact",
 }
-
-
-class OutcomeAlreadyRecorded(Conflict):
-    code, title = "outcome_already_recorded", "Outcome already recorded"
-
-
-class NotAssignedRep(Forbidden):
-    code, title = "not_assigned_rep", "Not the assigned rep"
 
 
 # --- small helpers -------------------------------------------------------------------------
@@ -82,17 +76,17 @@ def check_transition(visit: Visit, to_status: str) -> None:
 def _check_recorded_at(at: datetime, field: str = "recorded_at") -> None:
     limit = utcnow() + timedelta(seconds=current_app.config["RECORDED_AT_MAX_FUTURE_SECONDS"])
     if at > limit:
-        raise field_error(field, "Is in the future: check the phone's clock.")
+        raise NotYetHappened.at(field, "Is in the future: check the phone's clock.")
 
 
 def _check_rep(session: Session, rep_id: int, dealership_id: int) -> User:
     rep = session.get(User, rep_id)
     if rep is None or rep.role != Role.REP:
-        raise field_error("assigned_rep_id", f"User {rep_id} is not a rep.")
+        raise RepNotOnLot.at("assigned_rep_id", f"User {rep_id} is not a rep.")
     if not rep.active:
-        raise field_error("assigned_rep_id", f"Rep {rep_id} is inactive.")
+        raise RepNotOnLot.at("assigned_rep_id", f"Rep {rep_id} is inactive.")
     if dealership_id not in rep.dealership_ids:
-        raise field_error("assigned_rep_id", f"Rep {rep_id} does not work for this account's dealership.")
+        raise RepNotOnLot.at("assigned_rep_id", f"Rep {rep_id} does not work for this account's dealership.")
     return rep
 
 
@@ -479,9 +473,13 @@ def _check_outcome_fields(session: Session, visit: Visit, fields: dict[str, Any]
     if code == OutcomeCode.PROMISE_TO_PAY:
         today = _local_date(session, visit.dealership_id, utcnow())
         if fields.get("promise_date") is None or fields["promise_date"] <= today:
-            raise field_error("promise_date", f"A promise needs a date after today ({today.isoformat()}, lot time).")
+            raise PromiseDateOutOfRange.at(
+                "promise_date", f"A promise needs a date after today ({today.isoformat()}, lot time)."
+            )
         if fields["promise_date"] > today + MAX_PROMISE_AHEAD:
-            raise field_error("promise_date", "A promise more than a year ahead is not a promise: check the date.")
+            raise PromiseDateOutOfRange.at(
+                "promise_date", "A promise more than a year ahead is not a promise: check the date."
+            )
         if not (fields.get("promise_amount") or Decimal(0)) > 0:
             raise field_error("promise_amount", "A promise needs an amount above 0.")
 
