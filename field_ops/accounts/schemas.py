@@ -4,7 +4,7 @@ from flask import g, has_app_context
 from marshmallow import fields, post_dump, validate
 
 from field_ops.core.schemas import Money, StrictSchema, Timestamp
-from field_ops.geocoding.schemas import AddressSchema, LatitudeField, LongitudeField
+from field_ops.geocoding.schemas import located_fields
 
 AGING_BUCKETS = ["1-30", "31-60", "61-90", "91+"]
 
@@ -22,10 +22,7 @@ class AccountSchema(StrictSchema):
     dealership_id = fields.Integer(required=True, strict=True)
     customer_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     phone = fields.String(allow_none=True, metadata={"description": "Stored and returned in E.164 (+14795550123)"})
-    address = fields.Nested(AddressSchema, required=True)
-    latitude = LatitudeField()
-    longitude = LongitudeField()
-    timezone = fields.String(allow_none=True, metadata={"description": "IANA zone; derived when not given"})
+    address, latitude, longitude, timezone = located_fields()
     geocode_source = fields.String(
         dump_only=True,
         metadata={
@@ -55,10 +52,7 @@ class AccountPatchSchema(StrictSchema):
     dealership_id = fields.Integer(strict=True)
     customer_name = fields.String(validate=validate.Length(min=1, max=200))
     phone = fields.String(allow_none=True)
-    address = fields.Nested(AddressSchema)
-    latitude = LatitudeField()
-    longitude = LongitudeField()
-    timezone = fields.String(allow_none=True)
+    address, latitude, longitude, timezone = located_fields(patch=True)
     days_past_due = fields.Integer(strict=True, validate=validate.Range(min=0, max=100000))
     amount_due = Money()
     balance = Money()

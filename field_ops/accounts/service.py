@@ -19,7 +19,7 @@ from field_ops.core.errors import NotFound, field_error
 from field_ops.dealerships.models import Dealership
 from field_ops.geocoding.service import CHECK_IN, MAX_KM_FROM_ZIP, POSTAL_CODE_CENTROID, locate, relocate
 from field_ops.users.models import Role, User
-from field_ops.users.scope import ensure_visible, scoped
+from field_ops.users.scope import ensure_visible, get_scoped, scoped
 
 AGING_BUCKET_RANGES = {"1-30": (1, 30), "31-60": (31, 60), "61-90": (61, 90), "91+": (91, None)}
 
@@ -77,10 +77,7 @@ def _ensure_dealership(session: Session, actor: User, dealership_id: int) -> Non
 
 def get_account(session: Session, actor: User, account_id: int) -> Account:
     """Raises NotFound, also for an account of a lot outside the actor's scope."""
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound("Account not found.")
-    ensure_visible(actor, account.dealership_id, "Account")
+    account = get_scoped(session, Account, account_id, actor, "Account")
     if actor.role == Role.REP:
         own = select(Account.id).where(Account.id == account.id, Account.id.in_(_accounts_of_reps_visits(actor)))
         if session.scalar(own) is None:

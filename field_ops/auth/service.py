@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from field_ops.auth.access import encode_access_token
 from field_ops.auth.errors import InvalidCredentials, InvalidToken, RefreshTokenReused
 from field_ops.auth.models import LoginSession, RefreshToken
 from field_ops.core.db import utcnow
+from field_ops.core.digest import sha256_hex
 from field_ops.core.passwords import verify_password
 from field_ops.users.models import User
 from field_ops.users.signals import logins_ended
@@ -29,17 +29,13 @@ class TokenPair:
     token_type: str = "Bearer"
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _issue_pair(session: Session, login: LoginSession) -> TokenPair:
     refresh_token = secrets.token_urlsafe(48)
     ttl = int(current_app.config["REFRESH_TOKEN_TTL_SECONDS"])
     session.add(
         RefreshToken(
             session_id=login.id,
-            token_hash=_digest(refresh_token),
+            token_hash=sha256_hex(refresh_token),
             expires_at=utcnow() + timedelta(seconds=ttl),
         )
     )
@@ -79,7 +75,7 @@ def refresh_tokens(session: Session, refresh_token: str) -> TokenPair:
     Raises InvalidToken (unknown, expired, revoked, user disabled) and RefreshTokenReused,
     which also revokes the whole login: a reused token means it may have been stolen.
     """
-    stored = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _digest(refresh_token)))
+    stored = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == sha256_hex(refresh_token)))
     if stored is None:
         raise InvalidToken("Unknown refresh token.")
     login = session.get(LoginSession, stored.session_id)
@@ -109,7 +105,7 @@ def log_out(session: Session, login_session_id: str, refresh_token: str | None =
     if login is not None:
         revoke_login(session, login, "logout")
     if refresh_token:
-        stored = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _digest(refresh_token)))
+        stored = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == sha256_hex(refresh_token)))
         if stored is not None:
             other = session.get(LoginSession, stored.session_id)
             if other is not None and other.user_id == (login.user_id if login else None):

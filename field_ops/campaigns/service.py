@@ -19,10 +19,11 @@ from field_ops.campaigns.errors import CampaignFailed, CampaignStartsInPast, Emp
 from field_ops.campaigns.models import Campaign, CampaignResult
 from field_ops.core.audit import record_audit
 from field_ops.core.db import Money
-from field_ops.core.errors import NotFound, ProblemError, field_error
+from field_ops.core.errors import ProblemError, field_error
 from field_ops.dealerships.models import Dealership
+from field_ops.dealerships.service import lot_date
 from field_ops.users.models import User
-from field_ops.users.scope import ensure_visible, scoped
+from field_ops.users.scope import ensure_visible, get_scoped, scoped
 from field_ops.visits.models import Outcome, OutcomeCode, Visit, VisitStatus
 from field_ops.visits.service import book_visit
 
@@ -40,7 +41,7 @@ def _clock(field: str, value: str) -> time:
 
 
 def _check_dates(dealership: Dealership, date_from: date, date_to: date) -> None:
-    today = datetime.now(ZoneInfo(dealership.timezone)).date()
+    today = dealership.local_date()
     if date_from < today:
         raise CampaignStartsInPast.at("from", f"Is in the past (today is {today.isoformat()} at the lot).")
     if date_to < date_from:
@@ -287,7 +288,7 @@ def progress(session: Session, campaign_ids: list[int]) -> dict[int, dict[str, A
 
 
 def _status(session: Session, campaign: Campaign) -> str:
-    today = datetime.now(ZoneInfo(session.get(Dealership, campaign.dealership_id).timezone)).date()
+    today = lot_date(session, campaign.dealership_id)
     if today < campaign.date_from:
         return "scheduled"
     return "in_progress" if today <= campaign.date_to else "finished"
@@ -326,10 +327,7 @@ def describe_campaign(session: Session, campaign: Campaign) -> dict[str, Any]:
 
 def get_campaign(session: Session, actor: User, campaign_id: int) -> dict[str, Any]:
     """Raises NotFound, also for a campaign of a lot out of scope."""
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound("Campaign not found.")
-    ensure_visible(actor, campaign.dealership_id, "Campaign")
+    campaign = get_scoped(session, Campaign, campaign_id, actor, "Campaign")
     return describe_campaign(session, campaign)
 
 

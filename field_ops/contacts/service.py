@@ -15,9 +15,9 @@ from field_ops.contacts.errors import VisitMismatch, VisitRequired
 from field_ops.contacts.models import Channel, Contact, Direction, Resolution
 from field_ops.core.audit import field_changes, record_audit
 from field_ops.core.db import utcnow
-from field_ops.core.errors import NotFound, NotYetHappened
+from field_ops.core.errors import NotYetHappened
 from field_ops.users.models import User
-from field_ops.users.scope import ensure_visible, scoped
+from field_ops.users.scope import get_scoped, scoped
 from field_ops.visits import rules
 from field_ops.visits.models import Visit, VisitKind
 
@@ -125,10 +125,7 @@ def record_contact(
 
 def get_contact(session: Session, actor: User, contact_id: int) -> Contact:
     """Raises NotFound, also for another lot's contact."""
-    contact = session.get(Contact, contact_id)
-    if contact is None:
-        raise NotFound("Contact not found.")
-    ensure_visible(actor, contact.dealership_id, "Contact")
+    contact = get_scoped(session, Contact, contact_id, actor, "Contact")
     return contact
 
 

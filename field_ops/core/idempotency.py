@@ -8,7 +8,6 @@ the stored answer. Records are kept at least `IDEMPOTENCY_RETENTION_DAYS`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from field_ops.core.db import Base, UTCDateTime, utcnow
+from field_ops.core.digest import sha256_hex
 from field_ops.core.errors import ProblemError, ValidationFailed
 
 
@@ -55,7 +55,7 @@ class StoredResponse:
 def fingerprint(target: str, payload: Any) -> str:
     """What makes two requests "the same": the target and the body, key order ignored."""
     canonical = json.dumps({"target": target, "payload": payload}, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return sha256_hex(canonical)
 
 
 def check_key(key: str | None) -> str:

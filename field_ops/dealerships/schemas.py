@@ -3,17 +3,14 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from field_ops.core.schemas import StrictSchema, Timestamp
-from field_ops.geocoding.schemas import AddressSchema, LatitudeField, LongitudeField
+from field_ops.geocoding.schemas import located_fields
 
 
 class DealershipSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
     code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{2,20}$"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    address = fields.Nested(AddressSchema, required=True)
-    latitude = LatitudeField()
-    longitude = LongitudeField()
-    timezone = fields.String(allow_none=True, metadata={"description": "IANA zone; derived when not given"})
+    address, latitude, longitude, timezone = located_fields()
     geocode_source = fields.String(
         dump_only=True,
         metadata={"description": "How the coordinates were obtained: given, geocoder, postal_code_centroid"},
@@ -25,7 +22,4 @@ class DealershipSchema(StrictSchema):
 class DealershipPatchSchema(StrictSchema):
     code = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{2,20}$"))
     name = fields.String(validate=validate.Length(min=1, max=200))
-    address = fields.Nested(AddressSchema)
-    latitude = LatitudeField()
-    longitude = LongitudeField()
-    timezone = fields.String(allow_none=True)
+    address, latitude, longitude, timezone = located_fields(patch=True)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from field_ops.core.audit import field_changes, record_audit
-from field_ops.core.errors import NotFound
+from field_ops.core.db import utcnow
 from field_ops.dealerships.errors import DealershipCodeTaken
 from field_ops.dealerships.models import Dealership
 from field_ops.geocoding.service import locate, relocate
 from field_ops.users.models import User
-from field_ops.users.scope import ensure_visible, scoped
+from field_ops.users.scope import get_scoped, scoped
 
 
 def _snapshot(dealership: Dealership) -> dict[str, Any]:
@@ -34,12 +36,19 @@ def _ensure_code_free(session: Session, code: str, dealership_id: int | None = N
         raise DealershipCodeTaken(f"Dealership code {code} is already in use.")
 
 
-def get_dealership(session: Session, actor: User, dealership_id: int) -> Dealership:
+def lot_date(session: Session, dealership_id: int, at: datetime | None = None) -> date:
+    """The date in this lot's zone at `at` (default: now): the lot's today."""
+    return session.get(Dealership, dealership_id).local_date(at)
+
+
+def home_lot_today(user: User) -> date:
+    """Today in the zone of the user's (first) lot; UTC for a user of no lot."""
+    return user.dealerships[0].local_date() if user.dealerships else utcnow().date()
+
+
+def get_dealership(session: Session, actor: User | None, dealership_id: int) -> Dealership:
     """Raises NotFound, also for a lot outside the actor's scope."""
-    dealership = session.get(Dealership, dealership_id)
-    if dealership is None:
-        raise NotFound("Dealership not found.")
-    ensure_visible(actor, dealership.id, "Dealership")
+    dealership = get_scoped(session, Dealership, dealership_id, actor, "Dealership", lot_of=attrgetter("id"))
     return dealership
 
 

@@ -18,7 +18,7 @@ from field_ops.core.errors import InvalidTransition, NotFound, field_error
 from field_ops.follow_ups.errors import FollowUpClosed
 from field_ops.follow_ups.models import FollowUp, FollowUpKind, FollowUpStatus
 from field_ops.users.models import User
-from field_ops.users.scope import ensure_visible, scoped
+from field_ops.users.scope import ensure_visible, get_scoped, scoped
 
 
 @dataclass(frozen=True)
@@ -98,10 +98,7 @@ def raise_follow_ups(session: Session, *, actor: User | None, causes: list[Cause
 
 def get_follow_up(session: Session, actor: User, follow_up_id: int) -> FollowUp:
     """Raises NotFound, also for another lot's follow-up."""
-    follow_up = session.get(FollowUp, follow_up_id)
-    if follow_up is None:
-        raise NotFound("Follow-up not found.")
-    ensure_visible(actor, follow_up.dealership_id, "Follow-up")
+    follow_up = get_scoped(session, FollowUp, follow_up_id, actor, "Follow-up")
     return follow_up
 
 

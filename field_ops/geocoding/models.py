@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Float, String
 from sqlalchemy.orm import Mapped, mapped_column
+
+from field_ops.core.db import utcnow
 
 
 class Located:
@@ -28,6 +32,14 @@ class Located:
             "state": self.state,
             "postal_code": self.postal_code,
         }
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local_date(self, at: datetime | None = None) -> date:
+        """The date in this record's zone at `at` (default: now): a lot's today."""
+        return (at or utcnow()).astimezone(self.zone).date()
 
     def set_address(self, address: dict[str, Any]) -> None:
         self.address_line1 = address["line1"]

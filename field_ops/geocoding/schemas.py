@@ -92,3 +92,16 @@ def LatitudeField(**kwargs) -> fields.Float:  # noqa: N802
 
 def LongitudeField(**kwargs) -> fields.Float:  # noqa: N802
     return fields.Float(validate=validate.Range(min=-180, max=180), allow_none=True, **kwargs)
+
+
+def located_fields(*, patch: bool = False) -> tuple[fields.Field, ...]:
+    """`address, latitude, longitude, timezone` of a located record's schema (dealership,
+    account), unpacked in place so the fields keep their order in the document:
+    `address, latitude, longitude, timezone = located_fields()`. A patch requires none."""
+    timezone_meta = {} if patch else {"metadata": {"description": "IANA zone; derived when not given"}}
+    return (
+        fields.Nested(AddressSchema, required=not patch),
+        LatitudeField(),
+        LongitudeField(),
+        fields.String(allow_none=True, **timezone_meta),
+    )

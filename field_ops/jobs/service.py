@@ -13,7 +13,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 from sqlalchemy import func, select, update
@@ -48,16 +47,12 @@ class RunReport:
         return [run for run in self.runs if run.status == JobRunStatus.FAILED]
 
 
-def _local_today(lot: Dealership, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(lot.timezone)).date()
-
-
 def days_to_close(session: Session, lot: Dealership, now: datetime, catch_up_days: int) -> list[date]:
     """The lot's days that have ended and are not closed yet, oldest first.
 
     After the last closed day; for a lot never closed, from its oldest open visit or pending
     promise, at most `catch_up_days` back."""
-    yesterday = _local_today(lot, now) - timedelta(days=1)
+    yesterday = lot.local_date(now) - timedelta(days=1)
     last_closed = session.scalar(
         select(func.max(JobRun.day)).where(
             JobRun.job == END_OF_DAY, JobRun.dealership_id == lot.id, JobRun.status == JobRunStatus.OK
@@ -180,7 +175,7 @@ def check_day(app: Flask, *, day: date, dealership_id: int | None = None, now: d
     """Raises DayNotOver for a day after today in a lot's zone (it has not even begun there)."""
     now = now or utcnow()
     for lot in _lots(app, dealership_id):
-        if day > _local_today(lot, now):
+        if day > lot.local_date(now):
             raise DayNotOver(f"{day.isoformat()} is after today at {lot.code} ({lot.timezone}).")
 
 

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from field_ops.accounts.models import Account
 from field_ops.core.audit import field_changes, record_audit
 from field_ops.core.db import utcnow
-from field_ops.core.errors import Forbidden, NotFound, field_error
+from field_ops.core.errors import Forbidden, field_error
 from field_ops.dealerships.models import Dealership
+from field_ops.dealerships.service import get_dealership
 from field_ops.lot_issues.errors import (
     FieldNotAllowedForRole,
     InvalidTransition,
@@ -33,7 +34,7 @@ from field_ops.lot_issues.models import (
     due_at_for,
 )
 from field_ops.users.models import Role, User
-from field_ops.users.scope import can_see_dealership, ensure_visible, in_scope
+from field_ops.users.scope import can_see_dealership, get_scoped, in_scope
 from field_ops.visits.models import Visit
 
 TRANSITIONS = {
@@ -92,10 +93,7 @@ def _is_overdue(now: datetime) -> ColumnElement[bool]:
 
 def get_lot_issue(session: Session, actor: User, issue_id: int) -> LotIssue:
     """Raises NotFound, also for another lot's issue."""
-    issue = session.get(LotIssue, issue_id)
-    if issue is None:
-        raise NotFound("Lot issue not found.")
-    ensure_visible(actor, issue.dealership_id, "Lot issue")
+    issue = get_scoped(session, LotIssue, issue_id, actor, "Lot issue")
     return issue
 
 
@@ -198,7 +196,7 @@ def file_lot_issue(
         assigned_department=assigned_department or DEFAULT_DEPARTMENT[IssueCategory(category)],
         reported_by=actor.id,
         created_at=now,
-        created_on=now.astimezone(ZoneInfo(dealership.timezone)).date(),
+        created_on=dealership.local_date(now),
         updated_at=now,
         due_at=due_at_for(severity, now),
     )
@@ -345,12 +343,9 @@ class LotSummary:
 
 def summarize_lot(session: Session, actor: User, dealership_id: int) -> LotSummary:
     """One lot's issue figures, counted by the database. Raises NotFound (also out of scope)."""
-    dealership = session.get(Dealership, dealership_id)
-    if dealership is None:
-        raise NotFound("Dealership not found.")
-    ensure_visible(actor, dealership_id, "Dealership")
+    dealership = get_dealership(session, actor, dealership_id)
     now = utcnow()
-    today = now.astimezone(ZoneInfo(dealership.timezone)).date()
+    today = dealership.local_date(now)
     this_week = today - timedelta(days=today.weekday())
     weeks = [this_week - timedelta(weeks=n) for n in range(WEEKS - 1, -1, -1)]
     per_day = session.execute(

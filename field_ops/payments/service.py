@@ -4,10 +4,9 @@ broken by the end-of-day job once its date has passed."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
@@ -15,24 +14,16 @@ from sqlalchemy.orm import Session
 from field_ops.accounts.models import Account
 from field_ops.core.audit import field_changes, record_audit, record_audits
 from field_ops.core.db import utcnow
-from field_ops.core.errors import NotFound, NotYetHappened, field_error
-from field_ops.dealerships.models import Dealership
+from field_ops.core.errors import NotYetHappened, field_error
+from field_ops.dealerships.service import lot_date
 from field_ops.follow_ups.service import promise_cause, raise_follow_ups
 from field_ops.payments.models import Payment, Promise, PromiseStatus
 from field_ops.users.models import User
-from field_ops.users.scope import ensure_visible, scoped
-
-
-def local_today(session: Session, dealership_id: int, now: datetime | None = None) -> date:
-    zone = ZoneInfo(session.get(Dealership, dealership_id).timezone)
-    return (now or utcnow()).astimezone(zone).date()
+from field_ops.users.scope import get_scoped, scoped
 
 
 def _get_account(session: Session, actor: User | None, account_id: int) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound("Account not found.")
-    ensure_visible(actor, account.dealership_id, "Account")
+    account = get_scoped(session, Account, account_id, actor, "Account")
     return account
 
 
@@ -56,7 +47,7 @@ def record_payment(
     account = _get_account(session, actor, account_id)
     if not amount > 0:
         raise field_error("amount", "A payment needs an amount above 0.")
-    today = local_today(session, account.dealership_id)
+    today = lot_date(session, account.dealership_id)
     if paid_on > today:
         raise NotYetHappened.at("paid_on", f"Is after today ({today.isoformat()}, lot time).")
     payment = Payment(
@@ -104,10 +95,7 @@ def record_payment(
 
 def get_payment(session: Session, actor: User, payment_id: int) -> Payment:
     """Raises NotFound, also for another lot's payment."""
-    payment = session.get(Payment, payment_id)
-    if payment is None:
-        raise NotFound("Payment not found.")
-    ensure_visible(actor, payment.dealership_id, "Payment")
+    payment = get_scoped(session, Payment, payment_id, actor, "Payment")
     return payment
 
 
@@ -254,10 +242,7 @@ def break_overdue_promises(session: Session, *, dealership_id: int, day: date) -
 
 def get_promise(session: Session, actor: User, promise_id: int) -> Promise:
     """Raises NotFound, also for another lot's promise."""
-    promise = session.get(Promise, promise_id)
-    if promise is None:
-        raise NotFound("Promise not found.")
-    ensure_visible(actor, promise.dealership_id, "Promise")
+    promise = get_scoped(session, Promise, promise_id, actor, "Promise")
     return promise
 
 

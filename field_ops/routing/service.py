@@ -28,14 +28,15 @@ from field_ops.core.audit import record_audit
 from field_ops.core.db import utcnow
 from field_ops.core.errors import NotFound
 from field_ops.dealerships.models import Dealership
+from field_ops.dealerships.service import get_dealership, home_lot_today
 from field_ops.routing import solver
 from field_ops.routing.errors import PlanDateInPast, PlanInProgress, PlanStale
 from field_ops.routing.links import directions_links
 from field_ops.routing.matrix import travel_matrix
 from field_ops.routing.models import Route, RoutePlan
-from field_ops.users.errors import RepNotOnLot
 from field_ops.users.models import Role, User
-from field_ops.users.scope import ensure_visible, scoped
+from field_ops.users.scope import get_scoped, scoped
+from field_ops.users.service import active_rep_of_lot, active_reps_of_lot
 from field_ops.visits.errors import ContactRestricted
 from field_ops.visits.models import Visit, VisitKind, VisitStatus
 from field_ops.visits.rules import check_contact_allowed, contact_hours_on, contact_policy
@@ -94,15 +95,8 @@ class PlanOutcome:
 
 def _planning_reps(session: Session, dealership: Dealership, rep_ids: list[int] | None) -> list[User]:
     if rep_ids is None:
-        reps = session.scalars(select(User).where(User.role == Role.REP, User.active.is_(True)).order_by(User.id))
-        return [rep for rep in reps if dealership.id in rep.dealership_ids]
-    reps = []
-    for rep_id in dict.fromkeys(rep_ids):
-        rep = session.get(User, rep_id)
-        if rep is None or rep.role != Role.REP or not rep.active or dealership.id not in rep.dealership_ids:
-            raise RepNotOnLot.at("rep_ids", f"User {rep_id} is not an active rep of this dealership.")
-        reps.append(rep)
-    return reps
+        return active_reps_of_lot(session, dealership.id)
+    return [active_rep_of_lot(session, rep_id, dealership.id, field="rep_ids") for rep_id in dict.fromkeys(rep_ids)]
 
 
 def _lock_plan(session: Session, dealership_id: int, day: date) -> RoutePlan:
@@ -303,7 +297,7 @@ def plan_routes(
     started = timer.time()
     solver.warm_up()
     config = current_app.config
-    dealership = _visible_dealership(session, actor, dealership_id)
+    dealership = get_dealership(session, actor, dealership_id)
     reps = _planning_reps(session, dealership, rep_ids)
     day = _collect_day(session, dealership, reps, date, keep_assignments)
     _build_matrix(day)
@@ -343,14 +337,6 @@ def plan_routes(
     return PlanOutcome(plan=plan, routes=routes)
 
 
-def _visible_dealership(session: Session, actor: User | None, dealership_id: int) -> Dealership:
-    dealership = session.get(Dealership, dealership_id)
-    if dealership is None:
-        raise NotFound("Dealership not found.")
-    ensure_visible(actor, dealership.id, "Dealership")
-    return dealership
-
-
 def _end_snapshot(session: Session) -> None:
     """End the read transaction before solving: the request has written nothing yet, and holding
     a transaction would keep other requests waiting (on SQLite, every writer)."""
@@ -364,7 +350,7 @@ def _collect_day(
 ) -> PlanningDay:
     """Step 1: the day's visits and reps' days, each visit either a candidate or unassigned with a reason."""
     zone = ZoneInfo(dealership.timezone)
-    today = utcnow().astimezone(zone).date()
+    today = dealership.local_date()
     if day < today:
         raise PlanDateInPast.at("date", f"{day.isoformat()} is in the past at this lot (today is {today.isoformat()}).")
     clock = _Clock(day, zone)
@@ -701,7 +687,7 @@ def unplanned_lot_days(session: Session, now: datetime | None = None) -> list[tu
     now = now or utcnow()
     found = []
     for dealership in session.scalars(select(Dealership).order_by(Dealership.id)):
-        tomorrow = now.astimezone(ZoneInfo(dealership.timezone)).date() + timedelta(days=1)
+        tomorrow = dealership.local_date(now) + timedelta(days=1)
         has_plan = select(RoutePlan.id).where(RoutePlan.dealership_id == dealership.id, RoutePlan.date == tomorrow)
         has_visits = select(Visit.id).where(
             Visit.dealership_id == dealership.id,
@@ -731,10 +717,7 @@ def list_routes_query(
 
 def get_route(session: Session, actor: User, route_id: int) -> Route:
     """Raises NotFound, also out of scope (a rep sees only their own routes)."""
-    route = session.get(Route, route_id)
-    if route is None:
-        raise NotFound("Route not found.")
-    ensure_visible(actor, route.dealership_id, "Route")
+    route = get_scoped(session, Route, route_id, actor, "Route")
     if actor.role == Role.REP and route.rep_id != actor.id:
         raise NotFound("Route not found.")
     return route
@@ -747,10 +730,7 @@ def get_plan_routes(session: Session, plan: RoutePlan) -> list[Route]:
 def get_my_route(session: Session, rep: User, day: date | None) -> tuple[date, Route | None]:
     """The rep's route of `day` (default: today in their dealership's zone)."""
     if day is None:
-        zone = "UTC"
-        if rep.dealerships:
-            zone = rep.dealerships[0].timezone
-        day = utcnow().astimezone(ZoneInfo(zone)).date()
+        day = home_lot_today(rep)
     mine = scoped(select(Route), rep, Route.dealership_id).where(Route.rep_id == rep.id, Route.date == day)
     route = session.scalar(mine.order_by(Route.id.desc()))
     return day, route

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from datetime import date, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
 from field_ops.core.db import utcnow
+from field_ops.core.digest import sha256_hex
 from field_ops.core.errors import NotFound
+from field_ops.dealerships.service import home_lot_today
 from field_ops.schedules.models import CalendarToken
 from field_ops.schedules.service import one_line_address
 from field_ops.users.models import User
@@ -37,18 +39,14 @@ def _token_for(user_id: int, salt: str) -> str:
     return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _issue(session: Session, user: User, row: CalendarToken | None) -> str:
     salt = secrets.token_hex(32)
     token = _token_for(user.id, salt)
     if row is None:
-        row = CalendarToken(user_id=user.id, salt=salt, token_hash=_digest(token))
+        row = CalendarToken(user_id=user.id, salt=salt, token_hash=sha256_hex(token))
         session.add(row)
     else:
-        row.salt, row.token_hash, row.created_at = salt, _digest(token), utcnow()
+        row.salt, row.token_hash, row.created_at = salt, sha256_hex(token), utcnow()
     session.flush()
     return token
 
@@ -68,22 +66,17 @@ def rotate_calendar_token(session: Session, user: User) -> str:
 
 def calendar_owner(session: Session, token: str) -> User:
     """Raises NotFound for an unknown or rotated token, or a deactivated rep."""
-    row = session.scalar(select(CalendarToken).where(CalendarToken.token_hash == _digest(token)))
+    row = session.scalar(select(CalendarToken).where(CalendarToken.token_hash == sha256_hex(token)))
     user = session.get(User, row.user_id) if row else None
     if user is None or not user.active:
         raise NotFound("No such calendar.")
     return user
 
 
-def _today(user: User) -> date:
-    zone = ZoneInfo(user.dealerships[0].timezone) if user.dealerships else ZoneInfo("UTC")
-    return utcnow().astimezone(zone).date()
-
-
 def rep_calendar(session: Session, user: User) -> bytes:
     """One VEVENT per visit from 7 days back to 14 ahead; cancelled ones stay, marked CANCELLED,
     so subscribed phones remove them."""
-    today = _today(user)
+    today = home_lot_today(user)
     visits = session.execute(
         select(Visit, Account)
         .join(Account, Visit.account_id == Account.id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,12 +15,14 @@ from sqlalchemy.orm import Session, aliased
 from field_ops.accounts.models import Account
 from field_ops.core.audit import record_audit
 from field_ops.core.db import utcnow
-from field_ops.core.errors import NotFound, field_error
+from field_ops.core.digest import sha256_hex
+from field_ops.core.errors import field_error
 from field_ops.dealerships.models import Dealership
+from field_ops.dealerships.service import get_dealership
 from field_ops.schedules.errors import PublishInProgress
 from field_ops.schedules.models import SchedulePublication
 from field_ops.users.models import User
-from field_ops.users.scope import can_see_dealership, in_scope
+from field_ops.users.scope import in_scope
 from field_ops.visits.models import Outcome, Visit
 
 COLUMNS = [
@@ -51,15 +52,12 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
 
 
 def _fingerprint(rows: list[dict[str, Any]]) -> str:
-    return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
+    return sha256_hex(json.dumps(rows, sort_keys=True, default=str))
 
 
 def _visible_dealerships(session: Session, actor: User, dealership_id: int | None) -> list[Dealership]:
     if dealership_id is not None:
-        dealership = session.get(Dealership, dealership_id)
-        if dealership is None or not can_see_dealership(actor, dealership_id):
-            raise NotFound("Dealership not found.")
-        return [dealership]
+        return [get_dealership(session, actor, dealership_id)]
     return list(session.scalars(select(Dealership).where(in_scope(actor, Dealership.id)).order_by(Dealership.code)))
 
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import attrgetter
+from typing import Any, TypeVar
+
 from sqlalchemy import ColumnElement, Select, false, true
+from sqlalchemy.orm import Session
 
 from field_ops.core.errors import NotFound
 from field_ops.users.models import User
+
+T = TypeVar("T")
 
 
 def visible_dealership_ids(user: User | None) -> set[int] | None:
@@ -37,3 +44,21 @@ def ensure_visible(user: User | None, dealership_id: int | None, what: str = "Re
     """404, not 403, for another lot's record: its existence is not revealed."""
     if not can_see_dealership(user, dealership_id):
         raise NotFound(f"{what} not found.")
+
+
+def get_scoped(
+    session: Session,
+    model: type[T],
+    ident: Any,
+    actor: User | None,
+    what: str,
+    *,
+    lot_of: Callable[[Any], int | None] = attrgetter("dealership_id"),
+) -> T:
+    """The row of `model` with this id, if the actor may see its lot; NotFound (404) when it is
+    missing or of another lot (`lot_of` reads the row's dealership id; a dealership's is its id)."""
+    row = session.get(model, ident)
+    if row is None:
+        raise NotFound(f"{what} not found.")
+    ensure_visible(actor, lot_of(row), what)
+    return row

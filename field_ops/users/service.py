@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from field_ops.core.audit import field_changes, record_audit
 from field_ops.core.errors import NotFound, field_error
 from field_ops.core.passwords import hash_password
-from field_ops.users.errors import EmailTaken, LastAdmin
+from field_ops.users.errors import EmailTaken, LastAdmin, RepNotOnLot
 from field_ops.users.models import Role, User, user_dealerships
 from field_ops.users.signals import logins_ended
 
@@ -156,3 +156,26 @@ def update_user(session: Session, *, actor: User, user: User, changes: dict[str,
     if diff:
         record_audit(session, actor=actor, action="user.updated", entity_type="user", entity_id=user.id, changes=diff)
     return user
+
+
+def active_reps_of_lot(session: Session, dealership_id: int) -> list[User]:
+    """The lot's active reps, by id."""
+    stmt = (
+        select(User)
+        .join(user_dealerships, user_dealerships.c.user_id == User.id)
+        .where(user_dealerships.c.dealership_id == dealership_id, User.role == Role.REP, User.active.is_(True))
+        .order_by(User.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def active_rep_of_lot(session: Session, rep_id: int, dealership_id: int, *, field: str) -> User:
+    """The user `rep_id` if an active rep of the lot; RepNotOnLot on `field` otherwise."""
+    rep = session.get(User, rep_id)
+    if rep is None or rep.role != Role.REP:
+        raise RepNotOnLot.at(field, f"User {rep_id} is not a rep.")
+    if not rep.active:
+        raise RepNotOnLot.at(field, f"Rep {rep_id} is inactive.")
+    if dealership_id not in rep.dealership_ids:
+        raise RepNotOnLot.at(field, f"Rep {rep_id} does not work for this dealership.")
+    return rep

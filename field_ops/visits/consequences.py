@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from sqlalchemy.orm import Session
 
-from field_ops.dealerships.models import Dealership
+from field_ops.dealerships.service import lot_date
 from field_ops.follow_ups.models import FollowUpKind
 from field_ops.follow_ups.service import raise_follow_ups, visit_cause
 from field_ops.payments.service import make_promise, record_payment
@@ -23,8 +21,7 @@ FOLLOW_UP_RAISED_BY = {
 def apply_outcome_consequences(session: Session, *, actor: User, visit: Visit, outcome: Outcome) -> None:
     """In the outcome's transaction: a collected payment is recorded, a promise made, and a
     skip trace or dealership appointment raised (due the same lot-local day)."""
-    zone = ZoneInfo(session.get(Dealership, visit.dealership_id).timezone)
-    day = outcome.recorded_at.astimezone(zone).date()
+    day = lot_date(session, visit.dealership_id, outcome.recorded_at)
     if outcome.outcome == OutcomeCode.PAYMENT_COLLECTED:
         record_payment(
             session,

@@ -25,10 +25,11 @@ from field_ops.core.errors import (
     field_error,
 )
 from field_ops.dealerships.models import Dealership
+from field_ops.dealerships.service import lot_date
 from field_ops.follow_ups.service import close_for_booking
-from field_ops.users.errors import RepNotOnLot
 from field_ops.users.models import Role, User
-from field_ops.users.scope import ensure_visible, scoped
+from field_ops.users.scope import ensure_visible, get_scoped, scoped
+from field_ops.users.service import active_rep_of_lot
 from field_ops.visits import rules
 from field_ops.visits.consequences import apply_outcome_consequences
 from field_ops.visits.errors import NotAssignedRep, OutcomeAlreadyRecorded, PromiseDateOutOfRange
@@ -59,10 +60,6 @@ def _dealership_zone(session: Session, dealership_id: int) -> ZoneInfo:
     return ZoneInfo(session.get(Dealership, dealership_id).timezone)
 
 
-def _local_date(session: Session, dealership_id: int, at: datetime) -> date:
-    return at.astimezone(_dealership_zone(session, dealership_id)).date()
-
-
 def check_transition(visit: Visit, to_status: str) -> None:
     """Status moves only along the contract's arrows; a dealership appointment may skip check-in."""
     allowed = (visit.status, to_status) in TRANSITIONS or (
@@ -77,17 +74,6 @@ def _check_recorded_at(at: datetime, field: str = "recorded_at") -> None:
     limit = utcnow() + timedelta(seconds=current_app.config["RECORDED_AT_MAX_FUTURE_SECONDS"])
     if at > limit:
         raise NotYetHappened.at(field, "Is in the future: check the phone's clock.")
-
-
-def _check_rep(session: Session, rep_id: int, dealership_id: int) -> User:
-    rep = session.get(User, rep_id)
-    if rep is None or rep.role != Role.REP:
-        raise RepNotOnLot.at("assigned_rep_id", f"User {rep_id} is not a rep.")
-    if not rep.active:
-        raise RepNotOnLot.at("assigned_rep_id", f"Rep {rep_id} is inactive.")
-    if dealership_id not in rep.dealership_ids:
-        raise RepNotOnLot.at("assigned_rep_id", f"Rep {rep_id} does not work for this account's dealership.")
-    return rep
 
 
 def _attempted_visit_starts(session: Session, account_id: int, around: datetime, days: int, exclude_id: int | None):
@@ -140,7 +126,7 @@ def check_booking(
     preloaded the account's attempted-visit starts near `window_start` (and locks the accounts
     itself before writing). Raises the same refusals."""
     if assigned_rep_id is not None:
-        _check_rep(session, assigned_rep_id, account.dealership_id)
+        active_rep_of_lot(session, assigned_rep_id, account.dealership_id, field="assigned_rep_id")
     _check_guardrails(
         session, account, kind, window_start, window_end, duration_minutes, None, existing_starts=existing_starts
     )
@@ -225,10 +211,7 @@ def _clear_route(visit: Visit) -> None:
 def get_visit(session: Session, actor: User, visit_id: int, *, for_field_work: bool = False) -> Visit:
     """Raises NotFound, also for a visit out of the actor's scope: a rep reads only their own
     visits, but for field work sees the lot's, so another rep's visit is a clear 403 later."""
-    visit = session.get(Visit, visit_id)
-    if visit is None:
-        raise NotFound("Visit not found.")
-    ensure_visible(actor, visit.dealership_id, "Visit")
+    visit = get_scoped(session, Visit, visit_id, actor, "Visit")
     if actor.role == Role.REP and visit.assigned_rep_id != actor.id and not for_field_work:
         raise NotFound("Visit not found.")
     return visit
@@ -294,7 +277,7 @@ def book_visit(
         raise field_error("account_id", f"Unknown account {account_id}.")
     ensure_visible(actor, account.dealership_id, "Account")
     if assigned_rep_id is not None:
-        _check_rep(session, assigned_rep_id, account.dealership_id)
+        active_rep_of_lot(session, assigned_rep_id, account.dealership_id, field="assigned_rep_id")
     # Lock the account row so two bookings for one account cannot both pass the frequency rule.
     session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
     _check_guardrails(session, account, kind, window_start, window_end, duration_minutes, exclude_id=None)
@@ -302,7 +285,7 @@ def book_visit(
         account=account,
         dealership_id=account.dealership_id,
         kind=kind,
-        scheduled_date=_local_date(session, account.dealership_id, window_start),
+        scheduled_date=lot_date(session, account.dealership_id, window_start),
         window_start=window_start,
         window_end=window_end,
         duration_minutes=duration_minutes,
@@ -343,14 +326,14 @@ def update_visit(session: Session, *, actor: User, visit: Visit, changes: dict[s
         window_start = changes.get("window_start", visit.window_start)
         window_end = changes.get("window_end", visit.window_end)
         if changes.get("assigned_rep_id") is not None:
-            _check_rep(session, changes["assigned_rep_id"], visit.dealership_id)
+            active_rep_of_lot(session, changes["assigned_rep_id"], visit.dealership_id, field="assigned_rep_id")
         session.execute(select(Account.id).where(Account.id == visit.account_id).with_for_update())
         duration_minutes = changes.get("duration_minutes", visit.duration_minutes)
         _check_guardrails(
             session, visit.account, visit.kind, window_start, window_end, duration_minutes, exclude_id=visit.id
         )
         visit.window_start, visit.window_end = window_start, window_end
-        visit.scheduled_date = _local_date(session, visit.dealership_id, window_start)
+        visit.scheduled_date = lot_date(session, visit.dealership_id, window_start)
         if "assigned_rep_id" in changes:
             visit.assigned_rep_id = changes["assigned_rep_id"]
         _clear_route(visit)
@@ -471,7 +454,7 @@ def _check_outcome_fields(session: Session, visit: Visit, fields: dict[str, Any]
     if code == OutcomeCode.PAYMENT_COLLECTED and not (fields.get("amount_collected") or Decimal(0)) > 0:
         raise field_error("amount_collected", "A collected payment needs an amount above 0.")
     if code == OutcomeCode.PROMISE_TO_PAY:
-        today = _local_date(session, visit.dealership_id, utcnow())
+        today = lot_date(session, visit.dealership_id, utcnow())
         if fields.get("promise_date") is None or fields["promise_date"] <= today:
             raise PromiseDateOutOfRange.at(
                 "promise_date", f"A promise needs a date after today ({today.isoformat()}, lot time)."
