@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from field_ops.accounts.errors import AccountNumberTaken, RestrictionNoteRequired
 from field_ops.accounts.models import RESTRICTIONS, Account
 from field_ops.accounts.signals import account_moving_lot, account_restricted, rep_account_ids
-from field_ops.core.audit import field_changes, record_audit
+from field_ops.core.audit import AuditedUpdate, field_changes, record_audit, record_created
 from field_ops.core.errors import NotFound, field_error
 from field_ops.dealerships.models import Dealership
 from field_ops.geocoding.service import CHECK_IN, MAX_KM_FROM_ZIP, POSTAL_CODE_CENTROID, locate, relocate
@@ -189,15 +189,8 @@ def create_account(session: Session, *, actor: User, **values: Any) -> Account:
         session, actor, account, values.get("restrictions") or {}, values.get("restriction_note")
     )
     session.add(account)
-    session.flush()
-    record_audit(
-        session,
-        actor=actor,
-        action="account.created",
-        entity_type="account",
-        entity_id=account.id,
-        dealership_id=account.dealership_id,
-        changes=field_changes({}, _snapshot(account)),
+    record_created(
+        session, account, actor=actor, action="account.created", entity_type="account", values=_snapshot(account)
     )
     if changed:
         _audit_restrictions(session, actor, account, changed)
@@ -206,7 +199,7 @@ def create_account(session: Session, *, actor: User, **values: Any) -> Account:
 
 def update_account(session: Session, *, actor: User, account: Account, changes: dict[str, Any]) -> Account:
     """Apply a PATCH. Raises AccountNumberTaken and 422s naming the field."""
-    before = _snapshot(account)
+    audit = AuditedUpdate(account, _snapshot)
     if "account_number" in changes:
         _ensure_number_free(session, changes["account_number"].strip(), account.id)
         account.account_number = changes["account_number"].strip()
@@ -227,18 +220,7 @@ def update_account(session: Session, *, actor: User, account: Account, changes: 
     )
     if "restriction_note" in changes and not restrictions_changed:
         account.restriction_note = changes["restriction_note"]
-    session.flush()
-    diff = field_changes(before, _snapshot(account))
-    if diff:
-        record_audit(
-            session,
-            actor=actor,
-            action="account.updated",
-            entity_type="account",
-            entity_id=account.id,
-            dealership_id=account.dealership_id,
-            changes=diff,
-        )
+    audit.record(session, actor=actor, action="account.updated", entity_type="account")
     if restrictions_changed:
         _audit_restrictions(session, actor, account, restrictions_changed)
         if any(restrictions_changed[name][1] for name in RESTRICTIONS if name in restrictions_changed):

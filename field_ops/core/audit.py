@@ -5,9 +5,11 @@ Every domain records here, so it sits in core; the trail's read API is `field_op
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from operator import attrgetter
 from typing import Any, Protocol
 
 from sqlalchemy import JSON, ForeignKey, Index, String, insert
@@ -95,3 +97,65 @@ def record_audits(session: Session, *, actor: Actor | None, entries: list[dict[s
         for entry in entries
     ]
     session.execute(insert(AuditEntry.__table__), rows)
+
+
+class AuditedUpdate:
+    """Snapshot -> change -> flush -> the changed fields -> one audit entry:
+
+    audit = AuditedUpdate(account, _snapshot)
+    ...change the account...
+    audit.record(session, actor=actor, action="account.updated", entity_type="account")
+    """
+
+    def __init__(self, entity: Any, snapshot: Callable[[Any], dict[str, Any]]) -> None:
+        self.entity, self.snapshot, self.before = entity, snapshot, snapshot(entity)
+
+    def record(
+        self,
+        session: Session,
+        *,
+        actor: Actor | None,
+        action: str | Callable[[dict[str, list[Any]]], str],
+        entity_type: str,
+        lot_of: Callable[[Any], int | None] = attrgetter("dealership_id"),
+        also: dict[str, list[Any]] | None = None,
+    ) -> dict[str, list[Any]]:
+        """Flush, and record `action` (a name, or a function of the changes) with the fields
+        that changed and `also` (what no snapshot shows, such as a new password); nothing when
+        nothing changed. `lot_of` reads the entry's dealership after the change."""
+        session.flush()
+        changes = {**field_changes(self.before, self.snapshot(self.entity)), **(also or {})}
+        if changes:
+            record_audit(
+                session,
+                actor=actor,
+                action=action(changes) if callable(action) else action,
+                entity_type=entity_type,
+                entity_id=self.entity.id,
+                dealership_id=lot_of(self.entity),
+                changes=changes,
+            )
+        return changes
+
+
+def record_created(
+    session: Session,
+    entity: Any,
+    *,
+    actor: Actor | None,
+    action: str,
+    entity_type: str,
+    values: dict[str, Any],
+    lot_of: Callable[[Any], int | None] = attrgetter("dealership_id"),
+) -> AuditEntry:
+    """Flush a new `entity` (for its id) and record its creation with its `values`."""
+    session.flush()
+    return record_audit(
+        session,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity.id,
+        dealership_id=lot_of(entity),
+        changes=field_changes({}, values),
+    )

@@ -15,12 +15,18 @@ Use it in every endpoint that changes a record under `If-Match`:
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Any, TypeVar
 
 from flask_smorest import Blueprint
 from marshmallow import Schema
 from sqlalchemy import and_, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+from field_ops.core.errors import ProblemError
+
+T = TypeVar("T")
 
 
 def lock_row(session: Session, record: Any) -> None:
@@ -38,3 +44,20 @@ def lock_and_check_etag(blp: Blueprint, session: Session, record: Any, schema: t
     """Lock the row, re-read it, then check `If-Match` against it (412/428 as flask-smorest does)."""
     lock_row(session, record)
     blp.check_etag(record, schema)
+
+
+def lock_lot_day(session: Session, model: type[T], dealership_id: int, day: date, busy: ProblemError, **new: Any) -> T:
+    """The lot-day row of `model` (keyed by `dealership_id` and `date`), locked until the
+    transaction ends; created with `new` when there is none. A second writer waits on the lock;
+    two creating the first row at once: one of them gets `busy` (the unique key refuses it)."""
+    stmt = select(model).filter_by(dealership_id=dealership_id, date=day)
+    row = session.scalar(stmt.with_for_update())
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = model(dealership_id=dealership_id, date=day, **new)
+            session.add(row)
+    except IntegrityError as exc:
+        raise busy from exc
+    return row

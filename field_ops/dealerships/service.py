@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from field_ops.core.audit import field_changes, record_audit
+from field_ops.core.audit import AuditedUpdate, record_created
 from field_ops.core.db import utcnow
 from field_ops.dealerships.errors import DealershipCodeTaken
 from field_ops.dealerships.models import Dealership
@@ -63,38 +63,26 @@ def create_dealership(session: Session, *, actor: User, **values: Any) -> Dealer
     dealership = Dealership(code=code, name=values["name"].strip())
     locate(dealership, values)
     session.add(dealership)
-    session.flush()
-    record_audit(
+    record_created(
         session,
+        dealership,
         actor=actor,
         action="dealership.created",
         entity_type="dealership",
-        entity_id=dealership.id,
-        dealership_id=dealership.id,
-        changes=field_changes({}, _snapshot(dealership)),
+        values=_snapshot(dealership),
+        lot_of=attrgetter("id"),
     )
     return dealership
 
 
 def update_dealership(session: Session, *, actor: User, dealership: Dealership, changes: dict[str, Any]) -> Dealership:
     """Raises DealershipCodeTaken and 422 for an address that does not check out."""
-    before = _snapshot(dealership)
+    audit = AuditedUpdate(dealership, _snapshot)
     if "code" in changes:
         _ensure_code_free(session, changes["code"].upper(), dealership.id)
         dealership.code = changes["code"].upper()
     if "name" in changes:
         dealership.name = changes["name"].strip()
     relocate(dealership, changes)
-    session.flush()
-    diff = field_changes(before, _snapshot(dealership))
-    if diff:
-        record_audit(
-            session,
-            actor=actor,
-            action="dealership.updated",
-            entity_type="dealership",
-            entity_id=dealership.id,
-            dealership_id=dealership.id,
-            changes=diff,
-        )
+    audit.record(session, actor=actor, action="dealership.updated", entity_type="dealership", lot_of=attrgetter("id"))
     return dealership

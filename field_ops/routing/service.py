@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from flask import current_app
 from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from field_ops.core.audit import record_audit
+from field_ops.core.concurrency import lock_lot_day
 from field_ops.core.db import utcnow
 from field_ops.core.errors import NotFound
 from field_ops.dealerships.models import Dealership
@@ -101,17 +101,8 @@ def _planning_reps(session: Session, dealership: Dealership, rep_ids: list[int] 
 
 def _lock_plan(session: Session, dealership_id: int, day: date) -> RoutePlan:
     """The lot-day row, locked: a second planner waits here, then replaces the first's plan whole."""
-    stmt = select(RoutePlan).where(RoutePlan.dealership_id == dealership_id, RoutePlan.date == day)
-    plan = session.scalar(stmt.with_for_update())
-    if plan is not None:
-        return plan
-    try:
-        with session.begin_nested():
-            plan = RoutePlan(dealership_id=dealership_id, date=day)
-            session.add(plan)
-    except IntegrityError as exc:
-        raise PlanInProgress("Someone else is planning this lot-day; try again in a moment.") from exc
-    return plan
+    busy = PlanInProgress("Someone else is planning this lot-day; try again in a moment.")
+    return lock_lot_day(session, RoutePlan, dealership_id, day, busy)
 
 
 class _Clock:

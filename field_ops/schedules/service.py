@@ -9,11 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from field_ops.accounts.models import Account
 from field_ops.core.audit import record_audit
+from field_ops.core.concurrency import lock_lot_day
 from field_ops.core.db import utcnow
 from field_ops.core.digest import sha256_hex
 from field_ops.core.errors import field_error
@@ -146,17 +146,8 @@ def publish_schedule(session: Session, *, actor: User, day: date, dealership_id:
     if dealership_id is None:
         raise field_error("dealership_id", "Publish one dealership's schedule at a time.")
     schedule = build_schedule(session, actor, day, dealership_id)
-    stmt = select(SchedulePublication).where(
-        SchedulePublication.dealership_id == dealership_id, SchedulePublication.date == day
-    )
-    publication = session.scalar(stmt.with_for_update())
-    if publication is None:
-        try:
-            with session.begin_nested():
-                publication = SchedulePublication(dealership_id=dealership_id, date=day, version=0)
-                session.add(publication)
-        except IntegrityError as exc:
-            raise PublishInProgress("Someone else is publishing this schedule; try again.") from exc
+    busy = PublishInProgress("Someone else is publishing this schedule; try again.")
+    publication = lock_lot_day(session, SchedulePublication, dealership_id, day, busy, version=0)
     previous = publication.version
     publication.version = previous + 1
     publication.published_at = utcnow()

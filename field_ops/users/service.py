@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from field_ops.core.audit import field_changes, record_audit
+from field_ops.core.audit import AuditedUpdate, record_created
 from field_ops.core.errors import NotFound, field_error
 from field_ops.core.passwords import hash_password
 from field_ops.users.errors import EmailTaken, LastAdmin, RepNotOnLot
@@ -21,6 +21,10 @@ def _ensure_another_admin(session: Session, user: User) -> None:
     )
     if not others:
         raise LastAdmin("This is the last active admin: make another admin first.")
+
+
+def _no_lot(user: User) -> None:
+    """A user's audit entries belong to no one lot."""
 
 
 def _normalise_email(email: str) -> str:
@@ -110,21 +114,15 @@ def create_user(
         dealerships=_load_dealerships(session, dealership_ids or []),
     )
     session.add(user)
-    session.flush()
-    record_audit(
-        session,
-        actor=actor,
-        action="user.created",
-        entity_type="user",
-        entity_id=user.id,
-        changes=field_changes({}, _snapshot(user)),
+    record_created(
+        session, user, actor=actor, action="user.created", entity_type="user", values=_snapshot(user), lot_of=_no_lot
     )
     return user
 
 
 def update_user(session: Session, *, actor: User, user: User, changes: dict[str, Any]) -> User:
     """Apply a PATCH. Deactivating ends every login of the user at once. Raises EmailTaken, 422."""
-    before = _snapshot(user)
+    audit = AuditedUpdate(user, _snapshot)
     losing_admin = user.role == Role.ADMIN and user.active
     if losing_admin and (changes.get("role", Role.ADMIN) != Role.ADMIN or changes.get("active") is False):
         _ensure_another_admin(session, user)
@@ -149,12 +147,8 @@ def update_user(session: Session, *, actor: User, user: User, changes: dict[str,
     if "password" in changes:
         user.password_hash = hash_password(changes["password"])
         logins_ended.send(session, user_id=user.id, reason="password_changed")
-    session.flush()
-    diff = field_changes(before, _snapshot(user))
-    if "password" in changes:
-        diff["password"] = ["***", "***"]
-    if diff:
-        record_audit(session, actor=actor, action="user.updated", entity_type="user", entity_id=user.id, changes=diff)
+    also = {"password": ["***", "***"]} if "password" in changes else None
+    audit.record(session, actor=actor, action="user.updated", entity_type="user", lot_of=_no_lot, also=also)
     return user
 
 

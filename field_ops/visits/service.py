@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
 from field_ops.accounts.service import learn_pin_from_check_in
-from field_ops.core.audit import field_changes, record_audit, record_audits
+from field_ops.core.audit import AuditedUpdate, field_changes, record_audit, record_audits
 from field_ops.core.db import rows_inserted, utcnow
 from field_ops.core.errors import (
     Forbidden,
@@ -201,6 +201,10 @@ def _audit(session: Session, actor: User | None, action: str, visit: Visit, chan
     )
 
 
+def _update_action(changes: dict[str, Any]) -> str:
+    return "visit.cancelled" if "status" in changes else "visit.updated"
+
+
 def _clear_route(visit: Visit) -> None:
     visit.route_id = visit.sequence = visit.eta = None
 
@@ -308,7 +312,7 @@ def book_visit(
 def update_visit(session: Session, *, actor: User, visit: Visit, changes: dict[str, Any]) -> Visit:
     """Reschedule, reassign, reprioritise, annotate or cancel. Raises the booking refusals again
     for a new window or rep, InvalidTransition for other status changes, 422 without a cancel reason."""
-    before = _snapshot(visit)
+    audit = AuditedUpdate(visit, _snapshot)
     new_status = changes.get("status")
     if new_status is not None and new_status != visit.status:
         if new_status != VisitStatus.CANCELLED:
@@ -344,11 +348,7 @@ def update_visit(session: Session, *, actor: User, visit: Visit, changes: dict[s
         visit.status = VisitStatus.CANCELLED
         visit.cancel_reason = changes["cancel_reason"]
         _clear_route(visit)
-    session.flush()
-    diff = field_changes(before, _snapshot(visit))
-    if diff:
-        action = "visit.cancelled" if "status" in diff else "visit.updated"
-        _audit(session, actor, action, visit, diff)
+    audit.record(session, actor=actor, action=_update_action, entity_type="visit")
     return visit
 
 
