@@ -12,6 +12,7 @@ from field_ops.jobs.models import JobLock, JobRun
 from field_ops.lot_issues.models import LotIssue, LotIssueComment
 from field_ops.payments.models import Payment, Promise
 from field_ops.routing.models import Route, RoutePlan
+from field_ops.schedules.models import CalendarToken, SchedulePublication
 from field_ops.sync.models import ChangeLogEntry
 from field_ops.users.models import User, user_dealerships
 from field_ops.visits.models import Outcome, Visit
@@ -20,6 +21,7 @@ __all__ = [
     "Account",
     "AuditEntry",
     "ChangeLogEntry",
+    "CalendarToken",
     "Campaign",
     "CampaignResult",
     "Contact",
@@ -35,6 +37,7 @@ __all__ = [
     "Outcome",
     "Route",
     "RoutePlan",
+    "SchedulePublication",
     "Visit",
     "LoginSession",
     "RefreshToken",

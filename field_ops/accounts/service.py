@@ -135,9 +135,7 @@ def list_accounts_query(
     return stmt.order_by(Account.id)
 
 
-def _apply_restrictions(
-    session: Session, actor: User, account: Account, wanted: dict[str, bool], note: str | None
-) -> dict[str, list[Any]]:
+def _apply_restrictions(account: Account, wanted: dict[str, bool], note: str | None) -> dict[str, list[Any]]:
     """Set restriction flags; a change needs a note saying why. Returns `{field: [old, new]}`."""
     changed: dict[str, list[Any]] = {
         name: [getattr(account, name), value] for name, value in wanted.items() if getattr(account, name) != value
@@ -185,9 +183,7 @@ def create_account(session: Session, *, actor: User, **values: Any) -> Account:
         **{name: False for name in RESTRICTIONS},
     )
     locate(account, values)
-    changed = _apply_restrictions(
-        session, actor, account, values.get("restrictions") or {}, values.get("restriction_note")
-    )
+    changed = _apply_restrictions(account, values.get("restrictions") or {}, values.get("restriction_note"))
     session.add(account)
     record_created(
         session, account, actor=actor, action="account.created", entity_type="account", values=_snapshot(account)
@@ -216,7 +212,7 @@ def update_account(session: Session, *, actor: User, account: Account, changes: 
             setattr(account, name, changes[name])
     relocate(account, changes)
     restrictions_changed = _apply_restrictions(
-        session, actor, account, changes.get("restrictions") or {}, changes.get("restriction_note")
+        account, changes.get("restrictions") or {}, changes.get("restriction_note")
     )
     if "restriction_note" in changes and not restrictions_changed:
         account.restriction_note = changes["restriction_note"]

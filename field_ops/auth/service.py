@@ -54,7 +54,7 @@ def log_in(session: Session, email: str, password: str) -> TokenPair:
     return _issue_pair(session, login)
 
 
-def revoke_login(session: Session, login: LoginSession, reason: str) -> None:
+def revoke_login(login: LoginSession, reason: str) -> None:
     if login.revoked_at is None:
         login.revoked_at = utcnow()
         login.revoked_reason = reason
@@ -94,7 +94,7 @@ def refresh_tokens(session: Session, refresh_token: str) -> TokenPair:
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        revoke_login(session, login, "refresh_token_reused")
+        revoke_login(login, "refresh_token_reused")
         raise RefreshTokenReused("This refresh token was already used; the login is revoked. Sign in again.")
     return _issue_pair(session, login)
 
@@ -103,13 +103,13 @@ def log_out(session: Session, login_session_id: str, refresh_token: str | None =
     """End the login the access token belongs to (and the one of `refresh_token`, if another)."""
     login = session.get(LoginSession, login_session_id)
     if login is not None:
-        revoke_login(session, login, "logout")
+        revoke_login(login, "logout")
     if refresh_token:
         stored = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == sha256_hex(refresh_token)))
         if stored is not None:
             other = session.get(LoginSession, stored.session_id)
             if other is not None and other.user_id == (login.user_id if login else None):
-                revoke_login(session, other, "logout")
+                revoke_login(other, "logout")
 
 
 @logins_ended.connect

@@ -13,7 +13,7 @@ from field_ops.accounts.models import Account
 from field_ops.accounts.service import get_account
 from field_ops.contacts.errors import VisitMismatch, VisitRequired
 from field_ops.contacts.models import Channel, Contact, Direction, Resolution
-from field_ops.core.audit import field_changes, record_audit
+from field_ops.core.audit import record_created
 from field_ops.core.db import utcnow
 from field_ops.core.errors import NotYetHappened
 from field_ops.users.models import User
@@ -98,35 +98,29 @@ def record_contact(
         recorded_by=actor.id,
     )
     session.add(contact)
-    session.flush()
-    record_audit(
+    record_created(
         session,
+        contact,
         actor=actor,
         action="contact.recorded",
         entity_type="contact",
-        entity_id=contact.id,
-        dealership_id=contact.dealership_id,
-        changes=field_changes(
-            {},
-            {
-                "account_id": account.id,
-                "channel": channel,
-                "direction": direction,
-                "at": at,
-                "summary": summary,
-                "resolution": resolution,
-                "visit_id": visit_id,
-                "follow_up_id": follow_up_id,
-            },
-        ),
+        values={
+            "account_id": account.id,
+            "channel": channel,
+            "direction": direction,
+            "at": at,
+            "summary": summary,
+            "resolution": resolution,
+            "visit_id": visit_id,
+            "follow_up_id": follow_up_id,
+        },
     )
     return contact
 
 
 def get_contact(session: Session, actor: User, contact_id: int) -> Contact:
     """Raises NotFound, also for another lot's contact."""
-    contact = get_scoped(session, Contact, contact_id, actor, "Contact")
-    return contact
+    return get_scoped(session, Contact, contact_id, actor, "Contact")
 
 
 def list_contacts_query(

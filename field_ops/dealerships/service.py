@@ -48,8 +48,7 @@ def home_lot_today(user: User) -> date:
 
 def get_dealership(session: Session, actor: User | None, dealership_id: int) -> Dealership:
     """Raises NotFound, also for a lot outside the actor's scope."""
-    dealership = get_scoped(session, Dealership, dealership_id, actor, "Dealership", lot_of=attrgetter("id"))
-    return dealership
+    return get_scoped(session, Dealership, dealership_id, actor, "Dealership", lot_of=attrgetter("id"))
 
 
 def list_dealerships_query(actor: User) -> Select:

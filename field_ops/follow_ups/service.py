@@ -98,8 +98,7 @@ def raise_follow_ups(session: Session, *, actor: User | None, causes: list[Cause
 
 def get_follow_up(session: Session, actor: User, follow_up_id: int) -> FollowUp:
     """Raises NotFound, also for another lot's follow-up."""
-    follow_up = get_scoped(session, FollowUp, follow_up_id, actor, "Follow-up")
-    return follow_up
+    return get_scoped(session, FollowUp, follow_up_id, actor, "Follow-up")
 
 
 def list_follow_ups_query(actor: User, **filters: Any) -> Select:

@@ -93,8 +93,7 @@ def _is_overdue(now: datetime) -> ColumnElement[bool]:
 
 def get_lot_issue(session: Session, actor: User, issue_id: int) -> LotIssue:
     """Raises NotFound, also for another lot's issue."""
-    issue = get_scoped(session, LotIssue, issue_id, actor, "Lot issue")
-    return issue
+    return get_scoped(session, LotIssue, issue_id, actor, "Lot issue")
 
 
 def list_lot_issues_query(

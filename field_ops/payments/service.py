@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
-from field_ops.core.audit import field_changes, record_audit, record_audits
+from field_ops.core.audit import field_changes, record_audit, record_audits, record_created
 from field_ops.core.db import utcnow
 from field_ops.core.errors import NotYetHappened, field_error
 from field_ops.dealerships.service import lot_date
@@ -23,8 +23,7 @@ from field_ops.users.scope import get_scoped, scoped
 
 
 def _get_account(session: Session, actor: User | None, account_id: int) -> Account:
-    account = get_scoped(session, Account, account_id, actor, "Account")
-    return account
+    return get_scoped(session, Account, account_id, actor, "Account")
 
 
 # --- payments ------------------------------------------------------------------------------
@@ -62,25 +61,20 @@ def record_payment(
         recorded_by=actor.id if actor else None,
     )
     session.add(payment)
-    session.flush()
-    record_audit(
+    record_created(
         session,
+        payment,
         actor=actor,
         action="payment.recorded",
         entity_type="payment",
-        entity_id=payment.id,
-        dealership_id=payment.dealership_id,
-        changes=field_changes(
-            {},
-            {
-                "account_id": account.id,
-                "amount": amount,
-                "paid_on": paid_on,
-                "method": method,
-                "reference": reference,
-                "visit_id": visit_id,
-            },
-        ),
+        values={
+            "account_id": account.id,
+            "amount": amount,
+            "paid_on": paid_on,
+            "method": method,
+            "reference": reference,
+            "visit_id": visit_id,
+        },
     )
     pending = select(Promise).where(
         Promise.account_id == account.id,
@@ -95,8 +89,7 @@ def record_payment(
 
 def get_payment(session: Session, actor: User, payment_id: int) -> Payment:
     """Raises NotFound, also for another lot's payment."""
-    payment = get_scoped(session, Payment, payment_id, actor, "Payment")
-    return payment
+    return get_scoped(session, Payment, payment_id, actor, "Payment")
 
 
 def list_payments_query(session: Session, actor: User, account_id: int) -> Select:
@@ -164,25 +157,20 @@ def make_promise(
         status=PromiseStatus.PENDING,
     )
     session.add(promise)
-    session.flush()
-    record_audit(
+    record_created(
         session,
+        promise,
         actor=actor,
         action="promise.made",
         entity_type="promise",
-        entity_id=promise.id,
-        dealership_id=promise.dealership_id,
-        changes=field_changes(
-            {},
-            {
-                "account_id": account.id,
-                "visit_id": visit_id,
-                "outcome_id": outcome_id,
-                "made_on": made_on,
-                "promise_date": promise_date,
-                "promise_amount": promise_amount,
-            },
-        ),
+        values={
+            "account_id": account.id,
+            "visit_id": visit_id,
+            "outcome_id": outcome_id,
+            "made_on": made_on,
+            "promise_date": promise_date,
+            "promise_amount": promise_amount,
+        },
     )
     _settle(session, actor, promise)
     return promise
@@ -242,8 +230,7 @@ def break_overdue_promises(session: Session, *, dealership_id: int, day: date) -
 
 def get_promise(session: Session, actor: User, promise_id: int) -> Promise:
     """Raises NotFound, also for another lot's promise."""
-    promise = get_scoped(session, Promise, promise_id, actor, "Promise")
-    return promise
+    return get_scoped(session, Promise, promise_id, actor, "Promise")
 
 
 def list_promises_query(

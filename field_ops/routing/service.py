@@ -714,10 +714,6 @@ def get_route(session: Session, actor: User, route_id: int) -> Route:
     return route
 
 
-def get_plan_routes(session: Session, plan: RoutePlan) -> list[Route]:
-    return list(session.scalars(select(Route).where(Route.plan_id == plan.id).order_by(Route.rep_id)))
-
-
 def get_my_route(session: Session, rep: User, day: date | None) -> tuple[date, Route | None]:
     """The rep's route of `day` (default: today in their dealership's zone)."""
     if day is None:

@@ -25,13 +25,6 @@ from field_ops.users.models import User
 from field_ops.users.scope import in_scope
 from field_ops.visits.models import Outcome, Visit
 
-COLUMNS = [
-    "visit_id", "date", "dealership_id", "dealership_code", "rep_id", "rep_name", "stop_number",
-    "window_start", "window_end", "eta", "customer_name", "account_number", "address", "phone",
-    "days_past_due", "amount_due", "kind", "reason", "priority", "status", "outcome", "booked_by", "notes",
-    "amount_collected", "promise_date", "promise_amount",
-]  # fmt: skip
-
 
 @dataclass
 class Schedule:
