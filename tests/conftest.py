@@ -1,5 +1,6 @@
 """Test fixtures: a real database (SQLite by default, PostgreSQL when TEST_DATABASE_URL points
-at a server), built by the Alembic migrations, emptied after each test, and factories that
+at a server), built by the Alembic migrations, each test rolled back (or the tables emptied after a test that
+must really commit), and factories that
 return small records so each test shows only the facts it depends on."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
 
 from field_ops import create_app
 from field_ops.audit import append_only
@@ -69,9 +71,41 @@ def app(database_url):
         get_engine().dispose()
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "real_commits: the test needs data really committed (threads, other connections, jobs "
+        "with their own transactions); it is cleaned up by emptying the tables afterwards",
+    )
+
+
 @pytest.fixture(autouse=True)
-def _clean_database(app):
-    yield
+def _isolated(request, app):
+    """Each test runs inside one outer transaction on one connection, rolled back at the end:
+    every session the app opens (requests, factories, CLI) joins it and "commits" a savepoint
+    (SQLAlchemy's "join a session into an external transaction"). Tests marked `real_commits`
+    commit for real and the tables are emptied afterwards."""
+    if request.node.get_closest_marker("real_commits"):
+        yield
+        _empty_tables(app)
+        return
+    with app.app_context():
+        connection = get_engine().connect()
+    outer = connection.begin()
+    maker = app.extensions["db_sessionmaker"]
+    app.extensions["db_sessionmaker"] = sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+    try:
+        yield
+    finally:
+        app.extensions["db_sessionmaker"] = maker
+        outer.rollback()
+        connection.close()
+        limiter.reset()
+
+
+def _empty_tables(app) -> None:
     with app.app_context():
         engine = get_engine()
         tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
@@ -155,6 +189,26 @@ def login(client):
 @pytest.fixture
 def admin_headers(make_user, login):
     return login(make_user("admin"))
+
+
+@pytest.fixture
+def specialist(make_user):
+    return make_user("specialist")
+
+
+@pytest.fixture
+def specialist_headers(specialist, login):
+    return login(specialist)
+
+
+@pytest.fixture
+def lot(make_dealership):
+    return make_dealership()
+
+
+@pytest.fixture
+def other_lot(make_dealership):
+    return make_dealership()
 
 
 @pytest.fixture

@@ -31,11 +31,6 @@ def count_accounts(app) -> int:
         return get_session().query(Account).count()
 
 
-@pytest.fixture
-def specialist_headers(make_user, login):
-    return login(make_user("specialist"))
-
-
 def test_a_specialist_creates_an_account_located_by_its_zip_code(client, specialist_headers, make_dealership):
     lot = make_dealership()
     response = client.post("/api/v1/accounts", json=account_body(lot), headers=specialist_headers)

@@ -22,6 +22,9 @@ from werkzeug.serving import make_server
 from tests.conftest import PASSWORD
 from tests.timing import days_ahead, recent_daytime
 
+# Threads, other connections or jobs with their own transactions: data must really commit.
+pytestmark = pytest.mark.real_commits
+
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = shutil.which("openapi-python-client", path=str(Path(sys.executable).parent))
 needs_generator = pytest.mark.skipif(

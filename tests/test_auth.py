@@ -182,6 +182,7 @@ for _ in range(int(attempts)):
 """
 
 
+@pytest.mark.real_commits
 def test_failed_login_counters_are_shared_across_worker_processes_through_redis(app, make_user):
     """Failures seen by one worker process lock the email in another (another gunicorn worker,
     or another host behind the load balancer), because the counters live in Redis."""
@@ -204,6 +205,7 @@ def test_failed_login_counters_are_shared_across_worker_processes_through_redis(
     assert worker(PASSWORD, 1) == ["429"]
 
 
+@pytest.mark.real_commits
 def test_twenty_wrong_passwords_at_once_for_one_email_get_at_most_five_tries(app, make_user):
     user = make_user()
     barrier = threading.Barrier(20)

@@ -10,16 +10,6 @@ from tests.timing import days_ahead, local, local_today
 
 
 @pytest.fixture
-def lot(make_dealership):
-    return make_dealership()
-
-
-@pytest.fixture
-def specialist(make_user):
-    return make_user("specialist")
-
-
-@pytest.fixture
 def headers(login, specialist):
     return login(specialist)
 

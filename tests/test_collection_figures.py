@@ -26,16 +26,6 @@ OUTCOME_CODES = [
 
 
 @pytest.fixture
-def lot(make_dealership):
-    return make_dealership()
-
-
-@pytest.fixture
-def other_lot(make_dealership):
-    return make_dealership()
-
-
-@pytest.fixture
 def days():
     today = local_today()
     return {

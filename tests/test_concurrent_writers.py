@@ -11,6 +11,9 @@ import pytest
 
 from tests.timing import days_ahead, iso, local, recent_daytime
 
+# Threads, other connections or jobs with their own transactions: data must really commit.
+pytestmark = pytest.mark.real_commits
+
 WRITERS = 20
 
 
@@ -31,11 +34,6 @@ def at_once(app, n, request):
         thread.join(timeout=60)
     assert all(answer is not None for answer in answers)
     return answers
-
-
-@pytest.fixture
-def lot(make_dealership):
-    return make_dealership()
 
 
 @pytest.fixture

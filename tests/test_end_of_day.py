@@ -7,10 +7,8 @@ from field_ops.jobs import service as jobs
 from tests.closing import listing, record_outcome, run_job, visit_today
 from tests.timing import local, local_today
 
-
-@pytest.fixture
-def lot(make_dealership):
-    return make_dealership()
+# Threads, other connections or jobs with their own transactions: data must really commit.
+pytestmark = pytest.mark.real_commits
 
 
 @pytest.fixture

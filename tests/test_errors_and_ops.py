@@ -119,6 +119,7 @@ def test_the_database_refuses_to_rewrite_or_remove_audit_entries(app, statement)
             assert session.scalar(select(func.count()).select_from(AuditEntry)) == 1
 
 
+@pytest.mark.real_commits
 def test_on_sqlite_reads_answer_while_another_request_holds_the_write_lock(app, client, make_user, login):
     import sqlite3
     import time

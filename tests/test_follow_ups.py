@@ -9,16 +9,6 @@ from tests.timing import days_ahead, iso, local, local_today
 
 
 @pytest.fixture
-def lot(make_dealership):
-    return make_dealership()
-
-
-@pytest.fixture
-def specialist(make_user):
-    return make_user("specialist")
-
-
-@pytest.fixture
 def headers(login, specialist):
     return login(specialist)
 
@@ -52,6 +42,7 @@ def test_an_outcome_raises_its_follow_up_due_the_same_day(client, headers, make_
     assert [e["action"] for e in trail] == ["follow_up.raised"]
 
 
+@pytest.mark.real_commits
 def test_each_follow_up_cause_is_raised_once_and_only_once(app, client, headers, make_visit, account):
     moved = visit_today(make_visit, account)
     record_outcome(client, headers, moved, outcome="customer_moved")

@@ -15,11 +15,6 @@ URL = "/api/v1/lot-issues"
 
 
 @pytest.fixture
-def lot(make_dealership):
-    return make_dealership()
-
-
-@pytest.fixture
 def other_lot(make_dealership):
     return make_dealership(timezone="America/Denver")
 
@@ -274,6 +269,7 @@ def test_a_patch_needs_a_current_if_match(client, office, lot):
     assert client.get(url, headers=office).json["status"] == "open"
 
 
+@pytest.mark.real_commits
 def test_of_two_writers_holding_the_same_etag_exactly_one_wins(app, client, office, lot):
     issue = file(client, office, lot)
     etag = client.get(f"{URL}/{issue['id']}", headers=office).headers["ETag"]

@@ -8,11 +8,6 @@ from tests.timing import local_today
 
 
 @pytest.fixture
-def lot(make_dealership):
-    return make_dealership()
-
-
-@pytest.fixture
 def headers(login, make_user):
     return login(make_user("specialist"))
 
@@ -131,6 +126,7 @@ def test_reps_cannot_record_payments_and_other_lots_accounts_are_not_found(
     assert client.get(f"/api/v1/accounts/{account.id}/payments", headers=manager).status_code == 404
 
 
+@pytest.mark.real_commits
 def test_a_promise_breaks_when_its_own_lots_day_has_ended_not_another_zones(
     app, client, headers, make_dealership, make_account, make_visit
 ):

@@ -359,6 +359,7 @@ def test_a_long_route_is_split_into_map_links_by_the_waypoint_limit(
     assert first["destination"] == second["origin"]
 
 
+@pytest.mark.real_commits
 def test_two_planners_of_one_lot_day_at_once_leave_one_whole_plan(app, office, lot, day, make_user, place_visit):
     make_user("rep", dealerships=[lot])
     make_user("rep", dealerships=[lot])

@@ -12,11 +12,6 @@ from tests.timing import days_ahead, local, recent_daytime
 
 
 @pytest.fixture
-def lot(make_dealership):
-    return make_dealership()
-
-
-@pytest.fixture
 def admin(make_user, login):
     return login(make_user("admin"))
 

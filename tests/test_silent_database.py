@@ -24,6 +24,9 @@ from field_ops.core import migrations
 from field_ops.core.db import get_engine, transaction
 from field_ops.users.service import create_user
 
+# Threads, other connections or jobs with their own transactions: data must really commit.
+pytestmark = pytest.mark.real_commits
+
 PASSWORD = "correct horse battery"
 
 

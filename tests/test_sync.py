@@ -272,6 +272,7 @@ def test_a_reader_paging_while_two_writers_book_misses_nothing_and_gets_nothing_
     assert sorted(seen) == sorted(booked) and len(booked) == 24
 
 
+@pytest.mark.real_commits
 def test_sync_carries_lot_issues_to_the_lots_reps_and_follow_ups_to_the_office_only(
     app, client, office, login, lot, make_user, make_account, make_visit
 ):

@@ -6,16 +6,6 @@ from tests.timing import days_ahead, iso, local
 
 
 @pytest.fixture
-def lot(make_dealership):
-    return make_dealership()
-
-
-@pytest.fixture
-def specialist(make_user):
-    return make_user("specialist")
-
-
-@pytest.fixture
 def headers(login, specialist):
     return login(specialist)
 

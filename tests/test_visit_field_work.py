@@ -13,11 +13,6 @@ HOME = (36.37, -94.21)
 
 
 @pytest.fixture
-def lot(make_dealership):
-    return make_dealership()
-
-
-@pytest.fixture
 def rep(make_user, lot):
     return make_user("rep", dealerships=[lot])
 
@@ -253,6 +248,7 @@ def test_a_bankruptcy_or_dispute_restricts_the_account_and_cancels_its_future_vi
     assert any(e["action"] == "account.restrictions_changed" and e["actor_id"] == rep.id for e in trail)
 
 
+@pytest.mark.real_commits
 def test_two_identical_requests_arriving_at_once_record_one_outcome(app, rep_headers, visit):
     app.test_client().post(
         f"/api/v1/visits/{visit.id}/check-in",
