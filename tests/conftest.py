@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import os
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,7 +94,7 @@ def _isolated(request, app):
         connection = get_engine().connect()
     outer = connection.begin()
     maker = app.extensions["db_sessionmaker"]
-    app.extensions["db_sessionmaker"] = sessionmaker(
+    app.extensions["db_sessionmaker"] = _OneThreadSessions(
         bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
     )
     try:
@@ -103,6 +104,19 @@ def _isolated(request, app):
         outer.rollback()
         connection.close()
         limiter.reset()
+
+
+class _OneThreadSessions(sessionmaker):
+    """Sessions on the test's one connection, which only the test's own thread may use."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.thread = threading.get_ident()
+
+    def __call__(self, **kwargs):
+        if threading.get_ident() != self.thread:
+            raise RuntimeError("This test opens sessions on other threads: mark it @pytest.mark.real_commits.")
+        return super().__call__(**kwargs)
 
 
 def _empty_tables(app) -> None:

@@ -480,6 +480,7 @@ def _plan_in_background(app, headers, lot, day):
     return thread, answers
 
 
+@pytest.mark.real_commits
 def test_other_requests_answer_promptly_while_a_plan_of_the_same_lot_runs(
     app, client, office, lot, day, make_user, place_visit, monkeypatch
 ):
@@ -506,6 +507,7 @@ def test_other_requests_answer_promptly_while_a_plan_of_the_same_lot_runs(
     assert answers[0].status_code == 200
 
 
+@pytest.mark.real_commits
 def test_a_visit_cancelled_while_the_day_is_planned_makes_the_plan_stale_and_saves_nothing(
     app, client, office, lot, day, make_user, place_visit, monkeypatch
 ):

@@ -205,6 +205,7 @@ def test_a_tampered_or_foreign_cursor_is_refused(client, office, login, lot, mak
     assert client.get("/api/v1/sync").status_code == 401
 
 
+@pytest.mark.real_commits
 @pytest.mark.skipif(not ON_POSTGRES, reason="a second writer waits for SQLite's write lock")
 def test_a_change_committed_after_a_later_one_is_not_skipped(
     app, client, office, login, lot, day, make_user, make_account
@@ -236,6 +237,7 @@ def test_a_change_committed_after_a_later_one_is_not_skipped(
     assert pages[0]["visits"][0]["notes"] == "written first, committed last"
 
 
+@pytest.mark.real_commits
 @pytest.mark.skipif(not ON_POSTGRES, reason="commits interleave for real on PostgreSQL")
 def test_a_reader_paging_while_two_writers_book_misses_nothing_and_gets_nothing_twice(
     app, office, login, lot, day, make_user, make_account
