@@ -216,6 +216,12 @@ def specialist_headers(specialist, login):
 
 
 @pytest.fixture
+def office(make_user, login):
+    """The office: a logged-in specialist of its own (not `specialist`)."""
+    return login(make_user("specialist"))
+
+
+@pytest.fixture
 def lot(make_dealership):
     return make_dealership()
 

@@ -2,14 +2,7 @@
 
 from datetime import timedelta
 
-import pytest
-
 from tests.timing import days_ahead, iso, recent_daytime
-
-
-@pytest.fixture
-def office(make_user, login):
-    return login(make_user("specialist"))
 
 
 def test_ids_beyond_the_database_range_are_not_found_or_refused(client, office, make_dealership, make_account):

@@ -34,11 +34,6 @@ def manager_headers(make_user, login, lot):
     return login(make_user("manager", dealerships=[lot]))
 
 
-@pytest.fixture
-def office(make_user, login):
-    return login(make_user("specialist"))
-
-
 def issue_body(lot, **overrides):
     body = {
         "dealership_id": lot.id,

@@ -21,11 +21,6 @@ def lot(make_dealership):
 
 
 @pytest.fixture
-def office(make_user, login):
-    return login(make_user("specialist"))
-
-
-@pytest.fixture
 def day():
     return days_ahead(2, "00:00").date()
 

@@ -31,11 +31,6 @@ def rep_headers(login, rep):
 
 
 @pytest.fixture
-def office(make_user, login):
-    return login(make_user("specialist"))
-
-
-@pytest.fixture
 def visit(make_account, make_visit, lot, rep):
     account = make_account(lot, latitude=HOME[0], longitude=HOME[1])
     at = recent_daytime()
