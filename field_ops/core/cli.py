@@ -87,7 +87,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
 
-    from field_ops.jobs.cli import end_of_day_command, purge_idempotency_keys_command
+    from field_ops.jobs.cli import end_of_day_command, plan_tomorrow_command, purge_idempotency_keys_command
 
     app.cli.add_command(end_of_day_command)
+    app.cli.add_command(plan_tomorrow_command)
     app.cli.add_command(purge_idempotency_keys_command)
