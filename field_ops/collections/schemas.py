@@ -27,10 +27,10 @@ class CheckInFiguresSchema(StrictSchema):
 
 
 class PromiseFiguresSchema(StrictSchema):
-    made = fields.Integer()
-    kept = fields.Integer()
-    broken = fields.Integer()
-    pending = fields.Integer()
+    made = fields.Integer(metadata={"description": "Promises to pay made on a date of the range (lot-local date)"})
+    kept = fields.Integer(metadata={"description": "Of those, now kept (paid in full by their date)"})
+    broken = fields.Integer(metadata={"description": "Of those, now broken (still short once their date was closed)"})
+    pending = fields.Integer(metadata={"description": "Of those, neither yet"})
     kept_rate = fields.Float(
         allow_none=True, metadata={"description": "kept / (kept + broken); null when none is settled"}
     )
@@ -49,9 +49,11 @@ class RepFiguresSchema(StrictSchema):
     on_site_rate = fields.Float(
         allow_none=True, metadata={"description": "On-site check-ins / check-ins; null without check-ins"}
     )
-    collected_amount = Money()
-    promises_made = fields.Integer()
-    promises_kept = fields.Integer()
+    collected_amount = Money(
+        metadata={"description": "Payments paid in the range recorded at a visit assigned to the rep (at the door)"}
+    )
+    promises_made = fields.Integer(metadata={"description": "Promises made in the range at the rep's visits"})
+    promises_kept = fields.Integer(metadata={"description": "Of those, now kept"})
 
 
 class CollectionSummarySchema(StrictSchema):
@@ -63,8 +65,12 @@ class CollectionSummarySchema(StrictSchema):
     outcomes = fields.Dict(
         keys=fields.String(), values=fields.Integer(), metadata={"description": "Outcome code -> count, zeros included"}
     )
-    collected_amount = Money()
+    collected_amount = Money(
+        metadata={"description": "Payments paid in the range (lot-local paid-on date): at the door, office and online"}
+    )
     promises = fields.Nested(PromiseFiguresSchema)
     aging = fields.List(fields.Nested(AgingBucketSchema))
-    open_follow_ups = fields.Integer()
+    open_follow_ups = fields.Integer(
+        metadata={"description": "Follow-ups open now and due by the range's last date, overdue ones included"}
+    )
     by_rep = fields.List(fields.Nested(RepFiguresSchema))
