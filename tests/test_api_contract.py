@@ -88,8 +88,8 @@ def test_the_mobile_and_office_apps_work_through_the_generated_client(
     from field_ops_client.api.users import users_get_users
     from field_ops_client.api.visits import (
         visits_check_in,
+        visits_post_visit_outcome,
         visits_post_visits,
-        visits_record_outcome,
         visits_record_outcomes_batch,
     )
     from field_ops_client.models import (
@@ -150,11 +150,11 @@ def test_the_mobile_and_office_apps_work_through_the_generated_client(
     assert visits_check_in.sync(today.id, client=phone, body=door).on_site is True
     assert visits_check_in.sync(later.id, client=phone, body=door).status == "checked_in"
     key, body = str(uuid.uuid4()), OutcomeFields.from_dict({"outcome": "not_home"})
-    first = visits_record_outcome.sync_detailed(today.id, client=phone, body=body, idempotency_key=key)
+    first = visits_post_visit_outcome.sync_detailed(today.id, client=phone, body=body, idempotency_key=key)
     assert first.status_code == 201 and isinstance(first.parsed, Outcome)
     assert first.parsed.payment_method is None and first.parsed.notes is None
     assert first.headers["Location"] == f"/api/v1/visits/{today.id}/outcome"
-    replay = visits_record_outcome.sync_detailed(today.id, client=phone, body=body, idempotency_key=key)
+    replay = visits_post_visit_outcome.sync_detailed(today.id, client=phone, body=body, idempotency_key=key)
     assert replay.status_code == 201 and replay.parsed == first.parsed
     batch = visits_record_outcomes_batch.sync(
         client=phone,
