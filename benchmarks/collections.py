@@ -144,7 +144,8 @@ def build_history(app, lots: int, days: int, per_day: int, seed: int = 7) -> tup
                 for visit_id, visit, code in zip(visit_ids, visits, plans, strict=True)
                 if code
             ]
-            session.execute(insert(Outcome), outcomes)
+            if outcomes:
+                session.execute(insert(Outcome), outcomes)
             # What those outcomes set in motion, as the outcome service writes it: payments,
             # promises (settled at random), and a rebook follow-up per missed visit.
             done = [(visit_id, visit, code) for visit_id, visit, code in zip(visit_ids, visits, plans, strict=True)]
@@ -161,7 +162,8 @@ def build_history(app, lots: int, days: int, per_day: int, seed: int = 7) -> tup
                 for visit_id, visit, code in done
                 if code == "payment_collected"
             ]
-            session.execute(insert(Payment), payments)
+            if payments:
+                session.execute(insert(Payment), payments)
             promises = [
                 {
                     "account_id": visit["account_id"],
@@ -176,7 +178,8 @@ def build_history(app, lots: int, days: int, per_day: int, seed: int = 7) -> tup
                 for visit_id, visit, code in done
                 if code == "promise_to_pay"
             ]
-            session.execute(insert(Promise), promises)
+            if promises:
+                session.execute(insert(Promise), promises)
             rebooks = [
                 {
                     "kind": "rebook_missed_visit",
@@ -190,7 +193,8 @@ def build_history(app, lots: int, days: int, per_day: int, seed: int = 7) -> tup
                 for visit_id, visit, _ in done
                 if visit["status"] == "missed"
             ]
-            session.execute(insert(FollowUp), rebooks)
+            if rebooks:
+                session.execute(insert(FollowUp), rebooks)
     with app.app_context(), get_engine().begin() as connection:
         connection.execute(text("ANALYZE"))
     return first, today - timedelta(days=1)

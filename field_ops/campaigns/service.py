@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import RESTRICTIONS, Account
@@ -262,7 +262,7 @@ def create_campaign(
     campaign = Campaign(**fields, created_by=actor.id)
     session.add(campaign)
     session.flush()
-    session.add_all(CampaignResult(campaign_id=campaign.id, **result) for result in results)
+    session.execute(insert(CampaignResult), [{"campaign_id": campaign.id, **result} for result in results])
     record_audit(
         session,
         actor=actor,
