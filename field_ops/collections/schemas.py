@@ -29,10 +29,14 @@ class CheckInFiguresSchema(StrictSchema):
 
 
 class PromiseFiguresSchema(StrictSchema):
-    made = fields.Integer(dump_only=True)
-    kept = fields.Integer(dump_only=True)
-    broken = fields.Integer(dump_only=True)
-    pending = fields.Integer(dump_only=True)
+    made = fields.Integer(
+        dump_only=True, metadata={"description": "Promises to pay made on a date of the range (lot-local date)"}
+    )
+    kept = fields.Integer(dump_only=True, metadata={"description": "Of those, now kept (paid in full by their date)"})
+    broken = fields.Integer(
+        dump_only=True, metadata={"description": "Of those, now broken (still short once their date was closed)"}
+    )
+    pending = fields.Integer(dump_only=True, metadata={"description": "Of those, neither yet"})
     kept_rate = fields.Float(
         dump_only=True, allow_none=True, metadata={"description": "kept / (kept + broken); null when none is settled"}
     )
@@ -53,9 +57,14 @@ class RepFiguresSchema(StrictSchema):
         allow_none=True,
         metadata={"description": "On-site check-ins / check-ins; null without check-ins"},
     )
-    collected_amount = Money(dump_only=True)
-    promises_made = fields.Integer(dump_only=True)
-    promises_kept = fields.Integer(dump_only=True)
+    collected_amount = Money(
+        dump_only=True,
+        metadata={"description": "Payments paid in the range recorded at a visit assigned to the rep (at the door)"},
+    )
+    promises_made = fields.Integer(
+        dump_only=True, metadata={"description": "Promises made in the range at the rep's visits"}
+    )
+    promises_kept = fields.Integer(dump_only=True, metadata={"description": "Of those, now kept"})
 
 
 class CollectionSummarySchema(StrictSchema):
@@ -70,8 +79,14 @@ class CollectionSummarySchema(StrictSchema):
         values=fields.Integer(),
         metadata={"description": "Outcome code -> count, zeros included"},
     )
-    collected_amount = Money(dump_only=True)
+    collected_amount = Money(
+        dump_only=True,
+        metadata={"description": "Payments paid in the range (lot-local paid-on date): at the door, office and online"},
+    )
     promises = fields.Nested(PromiseFiguresSchema, dump_only=True)
     aging = fields.List(fields.Nested(AgingBucketSchema), dump_only=True)
-    open_follow_ups = fields.Integer(dump_only=True)
+    open_follow_ups = fields.Integer(
+        dump_only=True,
+        metadata={"description": "Follow-ups open now and due by the range's last date, overdue ones included"},
+    )
     by_rep = fields.List(fields.Nested(RepFiguresSchema), dump_only=True)
