@@ -22,7 +22,7 @@ import numpy as np
 from flask import current_app
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
 from field_ops.audit.service import record_audit
 from field_ops.core.db import utcnow
@@ -753,11 +753,15 @@ def get_my_route(session: Session, rep: User, day: date | None) -> tuple[date, R
     """The rep's route of `day` (default: today in their dealership's zone)."""
     if day is None:
         zone = "UTC"
-        if rep.dealerships:
-            zone = rep.dealerships[0].timezone
+        if ids := rep.dealership_ids:
+            zone = session.scalar(select(Dealership.timezone).where(Dealership.id == ids[0])) or zone
         day = utcnow().astimezone(ZoneInfo(zone)).date()
     mine = scoped(select(Route), rep, Route.dealership_id).where(Route.rep_id == rep.id, Route.date == day)
-    route = session.scalar(mine.order_by(Route.id.desc()))
+    # One statement: the route, its stops, each stop's account and outcome; the rep is the
+    # caller, already loaded.
+    mine = mine.order_by(Route.id.desc()).limit(1)
+    mine = mine.options(lazyload(Route.rep), joinedload(Route.stops).joinedload(Visit.outcome))
+    route = session.scalars(mine).unique().first()
     return day, route
 
 
