@@ -99,8 +99,9 @@ class PlanOutcome:
 
 def _planning_reps(session: Session, dealership: Dealership, rep_ids: list[int] | None) -> list[User]:
     if rep_ids is None:
-        reps = session.scalars(select(User).where(User.role == Role.REP, User.active.is_(True)).order_by(User.id))
-        return [rep for rep in reps if dealership.id in rep.dealership_ids]
+        of_lot = User.dealerships.any(Dealership.id == dealership.id)
+        reps = select(User).where(User.role == Role.REP, User.active.is_(True), of_lot).order_by(User.id)
+        return list(session.scalars(reps))
     reps = []
     for rep_id in dict.fromkeys(rep_ids):
         rep = session.get(User, rep_id)
