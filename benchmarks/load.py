@@ -434,7 +434,7 @@ def count_statements(app, data: dict) -> tuple[dict[str, int], dict[str, float]]
         ),
     ]
     counts: dict[str, int] = {}
-    # A liveness ping on checkout is a round trip too: counted with the statements.
+    # Each connection checkout counts as one more (it pings a connection idle for a while).
     event.listen(engine, "before_cursor_execute", _count)
     event.listen(engine, "checkout", _count)
     try:
