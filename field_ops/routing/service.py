@@ -22,7 +22,7 @@ import numpy as np
 from flask import current_app
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
 from field_ops.audit.service import record_audit
 from field_ops.core.db import utcnow
@@ -99,8 +99,9 @@ class PlanOutcome:
 
 def _planning_reps(session: Session, dealership: Dealership, rep_ids: list[int] | None) -> list[User]:
     if rep_ids is None:
-        reps = session.scalars(select(User).where(User.role == Role.REP, User.active.is_(True)).order_by(User.id))
-        return [rep for rep in reps if dealership.id in rep.dealership_ids]
+        of_lot = User.dealerships.any(Dealership.id == dealership.id)
+        reps = select(User).where(User.role == Role.REP, User.active.is_(True), of_lot).order_by(User.id)
+        return list(session.scalars(reps))
     reps = []
     for rep_id in dict.fromkeys(rep_ids):
         rep = session.get(User, rep_id)
@@ -753,11 +754,15 @@ def get_my_route(session: Session, rep: User, day: date | None) -> tuple[date, R
     """The rep's route of `day` (default: today in their dealership's zone)."""
     if day is None:
         zone = "UTC"
-        if rep.dealerships:
-            zone = rep.dealerships[0].timezone
+        if ids := rep.dealership_ids:
+            zone = session.scalar(select(Dealership.timezone).where(Dealership.id == ids[0])) or zone
         day = utcnow().astimezone(ZoneInfo(zone)).date()
     mine = scoped(select(Route), rep, Route.dealership_id).where(Route.rep_id == rep.id, Route.date == day)
-    route = session.scalar(mine.order_by(Route.id.desc()))
+    # One statement: the route, its stops, each stop's account and outcome; the rep is the
+    # caller, already loaded.
+    mine = mine.order_by(Route.id.desc()).limit(1)
+    mine = mine.options(lazyload(Route.rep), joinedload(Route.stops).joinedload(Visit.outcome))
+    route = session.scalars(mine).unique().first()
     return day, route
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from field_ops.accounts.models import Account
 from field_ops.audit.service import record_audit
@@ -78,6 +78,7 @@ def build_schedule(session: Session, actor: User, day: date, dealership_id: int 
         .outerjoin(booker, Visit.booked_by == booker.id)
         .outerjoin(Outcome, Outcome.visit_id == Visit.id)
         .where(Visit.scheduled_date == day, Visit.dealership_id.in_(by_id or {-1}))
+        .options(contains_eager(Visit.account))  # the join above, not a second one
     ).all()
     rows = []
     for visit, account, rep_user, booked_by, outcome in result:

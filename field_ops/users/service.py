@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from field_ops.audit.service import field_changes, record_audit
 from field_ops.auth.service import revoke_all_logins
@@ -76,7 +76,7 @@ def get_user(session: Session, user_id: int) -> User:
 
 
 def list_users_query(role: str | None = None, active: bool | None = None, dealership_id: int | None = None) -> Select:
-    stmt = select(User).order_by(User.id)
+    stmt = select(User).order_by(User.id).options(selectinload(User.dealerships))  # a page's lots in one read
     if role:
         stmt = stmt.where(User.role == role)
     if active is not None:
