@@ -51,6 +51,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
+        if value.tzinfo is UTC:
+            return value
         return value.astimezone(UTC)
 
 
@@ -112,7 +114,8 @@ def _postgresql_engine(url: str, settings: Mapping[str, Any], **engine_kwargs: A
     idle_s = int(settings.get("DATABASE_KEEPALIVES_IDLE_SECONDS", 30))
     connect_args = {
         "connect_timeout": connect_s,
-        "options": f"-c statement_timeout={int(statement_s * 1000)}",
+        # TimeZone=UTC: psycopg then hands back timestamps in `datetime.UTC`, which need no conversion.
+        "options": f"-c statement_timeout={int(statement_s * 1000)} -c TimeZone=UTC",
         "keepalives": 1,
         "keepalives_idle": idle_s,
         "keepalives_interval": max(1, idle_s // 3),
