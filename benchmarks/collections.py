@@ -1,7 +1,8 @@
 """Collection figures and campaigns at scale, on PostgreSQL, through the HTTP API.
 
 1. The cross-lot collections summary (`GET /collections/summary`) over 50 lots x 30 days of
-   visits (40 a lot-day: 60,000 visits, outcomes and check-ins), median of runs; target < 500 ms.
+   visits (40 a lot-day: 60,000 visits, outcomes and check-ins, with the payments, promises and
+   follow-ups they set in motion), median of runs; target < 500 ms.
 2. A 1,000-account campaign (`POST /campaigns`), dry run and real.
 
     python -m benchmarks.collections [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
@@ -28,6 +29,8 @@ from field_ops.accounts.models import Account
 from field_ops.core import migrations
 from field_ops.core.db import get_engine, transaction
 from field_ops.dealerships.models import Dealership
+from field_ops.follow_ups.models import FollowUp
+from field_ops.payments.models import Payment, Promise
 from field_ops.users.service import create_user
 from field_ops.visits.models import Outcome, Visit
 
@@ -141,7 +144,57 @@ def build_history(app, lots: int, days: int, per_day: int, seed: int = 7) -> tup
                 for visit_id, visit, code in zip(visit_ids, visits, plans, strict=True)
                 if code
             ]
-            session.execute(insert(Outcome), outcomes)
+            if outcomes:
+                session.execute(insert(Outcome), outcomes)
+            # What those outcomes set in motion, as the outcome service writes it: payments,
+            # promises (settled at random), and a rebook follow-up per missed visit.
+            done = [(visit_id, visit, code) for visit_id, visit, code in zip(visit_ids, visits, plans, strict=True)]
+            payments = [
+                {
+                    "account_id": visit["account_id"],
+                    "dealership_id": lot.id,
+                    "amount": Decimal("100.00"),
+                    "paid_on": visit["scheduled_date"],
+                    "method": "cash",
+                    "visit_id": visit_id,
+                    "recorded_by": visit["assigned_rep_id"],
+                }
+                for visit_id, visit, code in done
+                if code == "payment_collected"
+            ]
+            if payments:
+                session.execute(insert(Payment), payments)
+            promises = [
+                {
+                    "account_id": visit["account_id"],
+                    "dealership_id": lot.id,
+                    "visit_id": visit_id,
+                    "made_on": visit["scheduled_date"],
+                    "promise_date": visit["scheduled_date"] + timedelta(days=7),
+                    "promise_amount": Decimal("150.00"),
+                    "paid_amount": Decimal("0.00"),
+                    "status": rng.choice(["kept", "broken", "pending"]),
+                }
+                for visit_id, visit, code in done
+                if code == "promise_to_pay"
+            ]
+            if promises:
+                session.execute(insert(Promise), promises)
+            rebooks = [
+                {
+                    "kind": "rebook_missed_visit",
+                    "status": rng.choice(["open", "done"]),
+                    "cause": f"visit:{visit_id}:rebook_missed_visit",
+                    "dealership_id": lot.id,
+                    "account_id": visit["account_id"],
+                    "visit_id": visit_id,
+                    "due_date": visit["scheduled_date"] + timedelta(days=1),
+                }
+                for visit_id, visit, _ in done
+                if visit["status"] == "missed"
+            ]
+            if rebooks:
+                session.execute(insert(FollowUp), rebooks)
     with app.app_context(), get_engine().begin() as connection:
         connection.execute(text("ANALYZE"))
     return first, today - timedelta(days=1)

@@ -11,7 +11,9 @@ created and dropped.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import statistics
 import time
 import uuid
@@ -81,6 +83,7 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=10000, help="log rows concerning the syncing rep")
     parser.add_argument("--page", type=int, default=500)
     parser.add_argument("--reps", type=int, default=4, help="the syncing rep and the others making noise")
+    parser.add_argument("--profile", action="store_true", help="print the catch-up's cProfile (slower)")
     args = parser.parse_args()
     # Each visit makes 4 rows for its rep: booked (with its account's row), then two changes.
     visits_per_rep = args.changes // 4
@@ -107,6 +110,9 @@ def main() -> None:
             session.execute(text("ANALYZE change_log"))
 
         page_times, items, pages = [], 0, 0
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler:
+            profiler.enable()
         started, cpu_started = time.perf_counter(), time.process_time()
         while True:
             page_started = time.perf_counter()
@@ -120,6 +126,9 @@ def main() -> None:
             if not body["has_more"]:
                 break
         total, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        if profiler:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
         app.extensions["db_engine"].dispose()
     finally:
         with admin.connect() as connection:

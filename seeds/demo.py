@@ -449,10 +449,15 @@ DEMO_OUTCOMES = ["payment_collected", "promise_to_pay", "not_home", "payment_col
 
 
 def _ensure_campaign_history(session: Session, summary: SeedSummary, dealership: Dealership, office: User) -> None:
-    """A finished campaign two weeks ago (visits done, missed, paid and promised) and the office's
-    contacts since, so a fresh demo's figures and contact log are not empty."""
+    """A finished campaign two weeks ago and the office's contacts since, so a fresh demo's figures
+    and contact log are not empty. Its outcomes set in motion what a recorded outcome does (the
+    payments and promises, through `apply_outcome_consequences`); one promise is then paid in full
+    online, the other left short for the end-of-day job to break. The visits nobody reached stay
+    `scheduled`: the end-of-day job marks them missed and raises their rebook follow-ups."""
     from field_ops.campaigns.models import Campaign, CampaignResult
     from field_ops.contacts.service import record_contact
+    from field_ops.payments.service import record_payment
+    from field_ops.visits.consequences import apply_outcome_consequences
     from field_ops.visits.models import Outcome
 
     if session.scalar(select(Campaign.id).where(Campaign.dealership_id == dealership.id)) is not None:
@@ -486,7 +491,7 @@ def _ensure_campaign_history(session: Session, summary: SeedSummary, dealership:
     )
     session.add(campaign)
     session.flush()
-    visits = []
+    visits, promised = [], []
     for n, account in enumerate(accounts):
         day = first + timedelta(days=n // 4)
         rep = reps[n % len(reps)]
@@ -501,7 +506,7 @@ def _ensure_campaign_history(session: Session, summary: SeedSummary, dealership:
             window_end=datetime.combine(day, time(17), tzinfo=zone),
             priority="high",
             reason=f"Campaign: {DEMO_CAMPAIGN}",
-            status="completed" if code else "missed",
+            status="completed" if code else "scheduled",
             assigned_rep_id=rep.id,
             booked_by=office.id,
         )
@@ -513,20 +518,34 @@ def _ensure_campaign_history(session: Session, summary: SeedSummary, dealership:
         session.flush()
         visits.append(visit)
         if code:
-            session.add(
-                Outcome(
-                    visit_id=visit.id,
-                    outcome=code,
-                    amount_collected=Decimal("120.00") if code == "payment_collected" else None,
-                    payment_method="cash" if code == "payment_collected" else None,
-                    promise_date=day + timedelta(days=7) if code == "promise_to_pay" else None,
-                    promise_amount=Decimal("150.00") if code == "promise_to_pay" else None,
-                    recorded_at=arrived + timedelta(minutes=10),
-                    recorded_by=rep.id,
-                )
+            outcome = Outcome(
+                visit_id=visit.id,
+                outcome=code,
+                amount_collected=Decimal("120.00") if code == "payment_collected" else None,
+                payment_method="cash" if code == "payment_collected" else None,
+                promise_date=day + timedelta(days=7) if code == "promise_to_pay" else None,
+                promise_amount=Decimal("150.00") if code == "promise_to_pay" else None,
+                recorded_at=arrived + timedelta(minutes=10),
+                recorded_by=rep.id,
             )
+            session.add(outcome)
+            session.flush()
+            apply_outcome_consequences(session, actor=rep, visit=visit, outcome=outcome)
+            if code == "promise_to_pay" and not promised:
+                promised.append(account)
         session.add(
             CampaignResult(campaign_id=campaign.id, account_id=account.id, status="booked", visit_id=visit.id, date=day)
+        )
+    # The first promise is kept: the customer paid it in full online three days later.
+    for account in promised:
+        record_payment(
+            session,
+            actor=office,
+            account_id=account.id,
+            amount=Decimal("150.00"),
+            paid_on=first + timedelta(days=3),
+            method="online",
+            reference="Portal payment",
         )
     summary.count("campaigns")
     summary.count("visits", len(visits))

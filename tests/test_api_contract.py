@@ -20,7 +20,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD
-from tests.timing import days_ahead, recent_daytime
+from tests.timing import days_ahead, local_today, recent_daytime
 
 # Threads, other connections or jobs with their own transactions: data must really commit.
 pytestmark = pytest.mark.real_commits
@@ -168,6 +168,125 @@ def test_the_mobile_and_office_apps_work_through_the_generated_client(
     assert [result.status for result in batch.results] == [201], batch.results[0].body.to_dict()
 
 
+@needs_generator
+def test_a_day_of_lot_issues_follow_ups_payments_contacts_and_sync_works_through_the_generated_client(
+    generated_client, live_server, make_dealership, make_user, make_account, make_visit
+):
+    fc = generated_client
+    from field_ops_client.api.collections import collections_summaries
+    from field_ops_client.api.contacts import contacts_post_account_contacts
+    from field_ops_client.api.follow_ups import follow_ups_get_follow_ups
+    from field_ops_client.api.lot_issues import (
+        lot_issues_get_lot_issue_by_id,
+        lot_issues_patch_lot_issue_by_id,
+        lot_issues_post_lot_issues,
+    )
+    from field_ops_client.api.payments import payments_get_promises, payments_post_account_payments
+    from field_ops_client.api.sync import sync_sync
+    from field_ops_client.api.visits import visits_check_in, visits_record_outcome
+    from field_ops_client.models import (
+        CheckIn,
+        CollectionSummary,
+        Contact,
+        ContactCreate,
+        FollowUp,
+        LotIssue,
+        LotIssueCreate,
+        LotIssuePatch,
+        OutcomeFields,
+        Payment,
+        PaymentCreate,
+        Problem,
+        Promise,
+        Sync,
+    )
+
+    lot = make_dealership()
+    rep = make_user("rep", dealerships=[lot])
+    manager = make_user("manager", dealerships=[lot])
+    specialist = make_user("specialist", dealerships=[lot])
+    account, moved = make_account(lot), make_account(lot)
+    phone = _signed_in(fc, live_server, rep)
+
+    filed = lot_issues_post_lot_issues.sync_detailed(
+        client=phone,
+        body=LotIssueCreate.from_dict(
+            {"dealership_id": lot.id, "category": "gps_device", "severity": "high", "title": "GPS unit dead on 4 cars"}
+        ),
+    )
+    assert filed.status_code == 201 and isinstance(filed.parsed, LotIssue) and filed.parsed.status == "open"
+    assert filed.headers["Location"] == f"/api/v1/lot-issues/{filed.parsed.id}"
+    issue = filed.parsed
+
+    desk = _signed_in(fc, live_server, manager)
+    read = lot_issues_get_lot_issue_by_id.sync_detailed(issue.id, client=desk)
+    etag = read.headers["ETag"]
+    acknowledge = LotIssuePatch.from_dict({"status": "acknowledged"})
+    acknowledged = lot_issues_patch_lot_issue_by_id.sync(issue.id, client=desk, body=acknowledge, if_match=etag)
+    assert isinstance(acknowledged, LotIssue) and acknowledged.status == "acknowledged"
+    assert acknowledged.acknowledged_at is not None
+    stale = lot_issues_patch_lot_issue_by_id.sync_detailed(issue.id, client=desk, body=acknowledge, if_match=etag)
+    assert stale.status_code == 412 and isinstance(stale.parsed, Problem)
+
+    at = recent_daytime()
+    due = local_today() + timedelta(days=3)
+    door = CheckIn.from_dict({"latitude": 36.37, "longitude": -94.21, "recorded_at": at.isoformat()})
+    outcomes = (
+        (account, {"outcome": "promise_to_pay", "promise_date": due.isoformat(), "promise_amount": "150.00"}),
+        (moved, {"outcome": "customer_moved"}),
+    )
+    visits = []
+    for customer, fields in outcomes:
+        visit = make_visit(customer, at - timedelta(hours=1), at + timedelta(hours=1), rep=rep)
+        visits.append(visit.id)
+        assert visits_check_in.sync(visit.id, client=phone, body=door).status == "checked_in"
+        recorded = visits_record_outcome.sync_detailed(
+            visit.id, client=phone, body=OutcomeFields.from_dict(fields), idempotency_key=str(uuid.uuid4())
+        )
+        assert recorded.status_code == 201, recorded.content
+
+    office = _signed_in(fc, live_server, specialist)
+    queue = follow_ups_get_follow_ups.sync(client=office, dealership_id=lot.id)
+    assert all(isinstance(item, FollowUp) for item in queue)
+    assert [(item.kind, item.account_id) for item in queue] == [("skip_trace", moved.id)]
+
+    key = str(uuid.uuid4())
+    cash = PaymentCreate.from_dict({"amount": "150.00", "paid_on": local_today().isoformat(), "method": "cash"})
+    paid = payments_post_account_payments.sync_detailed(account.id, client=office, body=cash, idempotency_key=key)
+    assert paid.status_code == 201 and isinstance(paid.parsed, Payment) and paid.parsed.amount == "150.00"
+    assert paid.headers["Location"] == f"/api/v1/payments/{paid.parsed.id}"
+    again = payments_post_account_payments.sync_detailed(account.id, client=office, body=cash, idempotency_key=key)
+    assert again.status_code == 201 and again.parsed == paid.parsed
+
+    [promise] = payments_get_promises.sync(client=office, account_id=account.id)
+    assert isinstance(promise, Promise) and promise.promise_date == due
+    assert (promise.status, promise.paid_amount) == ("kept", "150.00")
+
+    call = ContactCreate.from_dict(
+        {"channel": "call", "direction": "inbound", "at": at.isoformat(), "resolution": "payment_arranged",
+         "summary": "Paid the promise in cash at the lot"}
+    )  # fmt: skip
+    contact = contacts_post_account_contacts.sync_detailed(account.id, client=office, body=call)
+    assert contact.status_code == 201 and isinstance(contact.parsed, Contact)
+    assert contact.headers["Location"] == f"/api/v1/contacts/{contact.parsed.id}"
+
+    figures = collections_summaries.sync(client=office, from_=local_today() - timedelta(days=7), to=local_today())
+    [mine] = [entry for entry in figures if entry.dealership_id == lot.id]
+    assert isinstance(mine, CollectionSummary) and mine.promises.made == 1
+
+    pages, cursor, seen_visits, seen_issues = 0, None, set(), set()
+    while True:
+        page = sync_sync.sync(client=phone, limit=2, **({"since": cursor} if cursor else {}))
+        assert isinstance(page, Sync) and page.follow_ups == []
+        pages, cursor = pages + 1, page.cursor
+        seen_visits |= {visit.id for visit in page.visits}
+        seen_issues |= {item.id for item in page.lot_issues}
+        if not page.has_more:
+            break
+    assert pages > 1 and seen_visits == set(visits) and seen_issues == {issue.id}
+    assert sync_sync.sync(client=phone, since=cursor).visits == []
+
+
 SCHEMATHESIS = shutil.which("st", path=str(Path(sys.executable).parent))
 CHECKS = ",".join(
     (
@@ -180,6 +299,28 @@ CHECKS = ",".join(
 )
 
 
+def _schemathesis(live_server, user, tmp_path, *selection):
+    """schemathesis over the live document as `user` (every operation unless `selection` narrows it)."""
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks",
+        "PYTHONPATH": str(ROOT),
+        "FIELD_OPS_CHECK_URL": live_server,
+        "FIELD_OPS_CHECK_EMAIL": user.email,
+        "FIELD_OPS_CHECK_PASSWORD": PASSWORD,
+    }
+    result = subprocess.run(
+        [SCHEMATHESIS, "run", f"{live_server}/openapi.json", "--url", live_server,
+         "--checks", CHECKS, "--seed", "42", "--max-examples", "5", "--workers", "1", "--no-color",
+         "--generation-deterministic", *selection],
+        capture_output=True, text=True, cwd=tmp_path, env=env, check=False, timeout=600,
+    )  # fmt: skip
+    if os.environ.get("FIELD_OPS_CHECK_REPORT"):
+        with Path(os.environ["FIELD_OPS_CHECK_REPORT"]).open("a") as report:
+            report.write(f"== as {user.role}\n{result.stdout}{result.stderr}")
+    return result
+
+
 @pytest.mark.skipif(
     SCHEMATHESIS is None, reason="schemathesis is not installed: run scripts/check-api (requirements-dev.txt)"
 )
@@ -188,23 +329,11 @@ def test_every_operation_answers_as_its_document_says(
 ):
     lot = make_dealership()
     admin = make_user("admin", dealerships=[lot])
-    make_user("rep", dealerships=[lot])
+    rep = make_user("rep", dealerships=[lot])
     at = recent_daytime()
-    make_visit(make_account(lot), at - timedelta(hours=1), at + timedelta(hours=1))
-    env = {
-        **os.environ,
-        "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks",
-        "PYTHONPATH": str(ROOT),
-        "FIELD_OPS_CHECK_URL": live_server,
-        "FIELD_OPS_CHECK_EMAIL": admin.email,
-        "FIELD_OPS_CHECK_PASSWORD": PASSWORD,
-    }
-    result = subprocess.run(
-        [SCHEMATHESIS, "run", f"{live_server}/openapi.json", "--url", live_server,
-         "--checks", CHECKS, "--seed", "42", "--max-examples", "5", "--workers", "1", "--no-color",
-         "--generation-deterministic"],
-        capture_output=True, text=True, cwd=tmp_path, env=env, check=False, timeout=600,
-    )  # fmt: skip
-    if os.environ.get("FIELD_OPS_CHECK_REPORT"):
-        Path(os.environ["FIELD_OPS_CHECK_REPORT"]).write_text(result.stdout + result.stderr)
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    make_visit(make_account(lot), at - timedelta(hours=1), at + timedelta(hours=1), rep=rep)
+    everything = _schemathesis(live_server, admin, tmp_path)
+    assert everything.returncode == 0, everything.stdout[-6000:] + everything.stderr[-2000:]
+    # The phone's own reads answer a rep with more than the admin's 403 or empty page.
+    phone = _schemathesis(live_server, rep, tmp_path, "--include-path-regex", "^/api/v1/(me/route|sync)$")
+    assert phone.returncode == 0, phone.stdout[-6000:] + phone.stderr[-2000:]

@@ -27,6 +27,7 @@ CODES = {
     "field_not_allowed_for_role": {403},
     "file_too_large": {413},
     "follow_up_closed": {409},
+    "follow_up_mismatch": {422},
     "forbidden": {403},
     "http_error": {400},
     "idempotency_key_required": {428},

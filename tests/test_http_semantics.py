@@ -66,3 +66,10 @@ def test_every_operation_in_the_document_is_ready_for_a_generated_client(client)
     assert "password" in spec["components"]["schemas"]["UserCreate"]["required"]
     schedule = spec["paths"]["/api/v1/schedules/{date}"]["get"]["responses"]["200"]["content"]
     assert {"application/json", "text/csv"} <= schedule.keys()
+    assert spec["paths"]["/api/v1/visits/{visit_id}/outcome"]["post"]["operationId"] == "visits_record_outcome"
+    schemas = spec["components"]["schemas"]
+    for figures in ("CollectionSummary", "VisitFigures", "PromiseFigures", "AgingBucket", "RepFigures"):
+        assert set(schemas[figures]["required"]) == set(schemas[figures]["properties"]), figures
+    changes = schemas["Sync"]["properties"]
+    assert changes["lot_issues"]["items"] == {"$ref": "#/components/schemas/LotIssue"}
+    assert changes["follow_ups"]["items"] == {"$ref": "#/components/schemas/FollowUp"}

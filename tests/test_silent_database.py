@@ -6,6 +6,7 @@ folder, on its own port, and pauses it; where none can be started it is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -57,6 +58,12 @@ def _cluster_pids(postmaster: int) -> list[int]:
     return [postmaster, *children]
 
 
+def _signal_cluster(postmaster: int, sig: signal.Signals) -> None:
+    for pid in _cluster_pids(postmaster):
+        with contextlib.suppress(ProcessLookupError):  # a backend that ended since the listing
+            os.kill(pid, sig)
+
+
 @pytest.fixture
 def private_postgres() -> Iterator[tuple[str, Path]]:
     if not os.environ.get("TEST_DATABASE_URL"):
@@ -82,8 +89,7 @@ def private_postgres() -> Iterator[tuple[str, Path]]:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", data
     finally:
         postmaster = int((data / "postmaster.pid").read_text().split()[0])
-        for pid in _cluster_pids(postmaster):
-            os.kill(pid, signal.SIGCONT)
+        _signal_cluster(postmaster, signal.SIGCONT)
         subprocess.run(_run_as_owner([*pg_ctl, "-m", "immediate", "stop"]), capture_output=True, timeout=60)
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -113,8 +119,7 @@ def test_a_paused_database_gets_503_problems_in_bounded_time_not_a_hung_worker(p
     assert client.get("/api/v1/me", headers=headers).status_code == 200
 
     postmaster = int((data / "postmaster.pid").read_text().split()[0])
-    for pid in _cluster_pids(postmaster):
-        os.kill(pid, signal.SIGSTOP)
+    _signal_cluster(postmaster, signal.SIGSTOP)
 
     started = time.monotonic()
     ready = client.get("/readyz")
@@ -132,8 +137,7 @@ def test_a_paused_database_gets_503_problems_in_bounded_time_not_a_hung_worker(p
     assert me.status_code == 503 and me.content_type == "application/problem+json"
     assert request_s < 8
 
-    for pid in _cluster_pids(postmaster):
-        os.kill(pid, signal.SIGCONT)
+    _signal_cluster(postmaster, signal.SIGCONT)
     time.sleep(0.2)
     assert client.get("/readyz").status_code == 200
     assert client.get("/api/v1/me", headers=headers).status_code == 200

@@ -1,8 +1,9 @@
 """Access tokens: signing, verifying, and who the current request is.
 
 An access token is a short-lived HS256 JWT naming the user (`sub`), its login (`sid`) and
-itself (`jti`). Every request re-reads the user and the login from the database, so a
-logout or a deactivation stops a token at once on every worker.
+itself (`jti`). Every request re-reads the login, the user and the user's dealerships from the
+database, in one statement, so a logout, a deactivation or a change of lots stops or narrows a
+token at once on every worker.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from datetime import timedelta
 
 import jwt
 from flask import Flask, current_app, g, request
+from sqlalchemy import select
 
 from field_ops.auth.errors import InvalidToken
 from field_ops.auth.models import LoginSession
 from field_ops.core.db import get_session, utcnow
 from field_ops.core.errors import Unauthorized
-from field_ops.users.models import User
+from field_ops.users.models import User, user_dealerships
 
 JWT_ALGORITHM = "HS256"
 
@@ -75,13 +77,24 @@ def authenticate_request() -> User:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send an access token as `Authorization: Bearer <token>`.")
     claims = decode_access_token(token.strip())
-    session = get_session()
-    login = session.get(LoginSession, claims.session_id)
-    if login is None or login.revoked_at is not None or login.user_id != claims.user_id:
+    # The login, the user and the user's lots in one round trip: a row per lot (one with NULL
+    # for a user without any), none when the login is gone or belongs to someone else.
+    rows = (
+        get_session()
+        .execute(
+            select(User, LoginSession.revoked_at, user_dealerships.c.dealership_id)
+            .join(LoginSession, LoginSession.user_id == User.id)
+            .outerjoin(user_dealerships, user_dealerships.c.user_id == User.id)
+            .where(LoginSession.id == claims.session_id, User.id == claims.user_id)
+        )
+        .all()
+    )
+    if not rows or rows[0].revoked_at is not None:
         raise InvalidToken("The token has been revoked.")
-    user = session.get(User, claims.user_id)
-    if user is None or not user.active:
+    user = rows[0].User
+    if not user.active:
         raise InvalidToken("This user is deactivated.")
+    user.remember_dealership_ids(row.dealership_id for row in rows if row.dealership_id is not None)
     g.current_user = user
     g.current_claims = claims
     return user

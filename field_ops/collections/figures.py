@@ -5,6 +5,8 @@ Each function takes the session and a `Period` (the lots and an inclusive range 
 answers per lot, `{dealership_id: value}`, computed by the database with GROUP BY, so one call
 covers one lot or every lot in the caller's scope alike. Dates are the lot's local dates: a
 visit counts on its `scheduled_date`, which booking sets to the lot-local date of its window.
+Payments count on their `paid_on`, promises on their `made_on` (both lot-local dates, set from
+the outcome's moment in the lot's zone), follow-ups on their `due_date`.
 A lot with nothing to count is simply absent from the answer; `service.py` fills in zeros.
 """
 
@@ -21,6 +23,8 @@ from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
 from field_ops.core.db import Money
+from field_ops.follow_ups.models import FollowUp, FollowUpStatus
+from field_ops.payments.models import Payment, Promise, PromiseStatus
 from field_ops.visits.models import Outcome, OutcomeCode, Visit, VisitStatus
 
 AGING_BUCKETS = ("1-30", "31-60", "61-90", "91+")
@@ -103,34 +107,47 @@ def outcomes_by_code(session: Session, period: Period) -> dict[int, dict[str, in
 
 
 def collected_amount(session: Session, period: Period) -> dict[int, Decimal]:
-    """collected_amount: the money taken at the door, the sum of `amount_collected` of the
-    outcomes recorded at the period's visits."""
+    """collected_amount: the money the lot received in the period, the sum of its `payments` paid
+    on a date of the period (`paid_on`, a lot-local date): taken at the door by a
+    `payment_collected` outcome, recorded by the office, or paid online alike."""
     stmt = (
-        select(Visit.dealership_id, _money_sum(Outcome.amount_collected))
-        .join(Outcome, Outcome.visit_id == Visit.id)
-        .where(_visits_in(period), Outcome.amount_collected.is_not(None))
-        .group_by(Visit.dealership_id)
+        select(Payment.dealership_id, _money_sum(Payment.amount))
+        .where(
+            Payment.dealership_id.in_(period.dealership_ids),
+            Payment.paid_on >= period.date_from,
+            Payment.paid_on <= period.date_to,
+        )
+        .group_by(Payment.dealership_id)
     )
     return {lot: _money(total) for lot, total in session.execute(stmt)}
 
 
-def promises_made(session: Session, period: Period) -> dict[int, int]:
-    """promises.made: promises to pay taken at the period's visits (`promise_to_pay` outcomes)."""
-    stmt = (
-        select(Visit.dealership_id, func.count())
-        .join(Outcome, Outcome.visit_id == Visit.id)
-        .where(_visits_in(period), Outcome.outcome == OutcomeCode.PROMISE_TO_PAY)
-        .group_by(Visit.dealership_id)
+def _promises_in(period: Period) -> ColumnElement[bool]:
+    return and_(
+        Promise.dealership_id.in_(period.dealership_ids),
+        Promise.made_on >= period.date_from,
+        Promise.made_on <= period.date_to,
     )
-    return {lot: n for lot, n in session.execute(stmt)}
 
 
 def promises_by_status(session: Session, period: Period) -> dict[int, dict[str, int]]:
-    """promises.kept / broken / pending: of the promises made in the period (see `promises_made`),
-    how many are now kept (paid in full by their date), broken (still short after their date) and
-    pending (neither yet). Answers nothing yet: the promises ledger is not in this schema, so
-    every lot reads zeros."""
-    return {}
+    """promises.made: the lot's promises to pay made on a date of the period (`made_on`, the
+    lot-local date of the `promise_to_pay` outcome), whatever their promise date.
+    promises.kept / broken / pending: those same promises by their status now: kept (paid in
+    full by their date), broken (still short once the end-of-day job closed their date) or
+    pending (neither yet). So made = kept + broken + pending, and a promise made in the period
+    but settled after it still counts, with its current status."""
+    stmt = (
+        select(Promise.dealership_id, Promise.status, func.count())
+        .where(_promises_in(period))
+        .group_by(Promise.dealership_id, Promise.status)
+    )
+    figures: dict[int, dict[str, int]] = defaultdict(lambda: {"made": 0, "kept": 0, "broken": 0, "pending": 0})
+    for lot, status, n in session.execute(stmt):
+        figures[lot]["made"] += n
+        if status in (PromiseStatus.KEPT, PromiseStatus.BROKEN, PromiseStatus.PENDING):
+            figures[lot][status] += n
+    return dict(figures)
 
 
 def kept_rate(kept: int, broken: int) -> float | None:
@@ -166,43 +183,86 @@ def aging(session: Session, period: Period) -> dict[int, dict[str, dict[str, Any
 
 
 def open_follow_ups(session: Session, period: Period) -> dict[int, int]:
-    """open_follow_ups: the lot's follow-ups still open now (status `open`), whatever their due
-    date. Answers nothing yet: follow-ups are not in this schema, so every lot reads 0."""
-    return {}
+    """open_follow_ups: the lot's follow-ups still open now (status `open`) and due on or before
+    the period's last day (`due_date`, a lot-local date), overdue ones from before the period
+    included: the queue work that has come due by the end of the period and is not done yet.
+    Items due after the period are not counted (not yet due for that period)."""
+    stmt = (
+        select(FollowUp.dealership_id, func.count())
+        .where(
+            FollowUp.dealership_id.in_(period.dealership_ids),
+            FollowUp.status == FollowUpStatus.OPEN,
+            FollowUp.due_date <= period.date_to,
+        )
+        .group_by(FollowUp.dealership_id)
+    )
+    return {lot: n for lot, n in session.execute(stmt)}
 
 
 def rep_figures(session: Session, period: Period) -> dict[int, dict[int, dict[str, Any]]]:
-    """by_rep, per rep assigned to at least one visit of the period:
+    """by_rep, per rep assigned to at least one visit of the period, or to the visit of a payment
+    or promise of the period:
     visits_completed: their visits of the period now completed;
     on_site_rate: their on-site check-ins / their check-ins (None without check-ins);
-    collected_amount: `amount_collected` of the outcomes at their visits;
-    promises_made: `promise_to_pay` outcomes at their visits."""
-    stmt = (
+    collected_amount: what they collected at the door, the payments of the period (by `paid_on`,
+    as the lot's figure) recorded at a visit assigned to them; office and online payments
+    belong to no rep;
+    promises_made / promises_kept: the promises of the period (by `made_on`, as the lot's
+    figure) made at a visit assigned to them, and of those the ones now kept."""
+    visits = (
         select(
             Visit.dealership_id,
             Visit.assigned_rep_id,
             _count_if(Visit.status == VisitStatus.COMPLETED),
             _count_if(Visit.checked_in_at.is_not(None)),
             _count_if(and_(Visit.checked_in_at.is_not(None), Visit.on_site.is_(True))),
-            _money_sum(Outcome.amount_collected),
-            _count_if(Outcome.outcome == OutcomeCode.PROMISE_TO_PAY),
         )
-        .outerjoin(Outcome, Outcome.visit_id == Visit.id)
         .where(_visits_in(period), Visit.assigned_rep_id.is_not(None))
         .group_by(Visit.dealership_id, Visit.assigned_rep_id)
     )
+    collected = (
+        select(Payment.dealership_id, Visit.assigned_rep_id, _money_sum(Payment.amount))
+        .join(Visit, Visit.id == Payment.visit_id)
+        .where(
+            Payment.dealership_id.in_(period.dealership_ids),
+            Payment.paid_on >= period.date_from,
+            Payment.paid_on <= period.date_to,
+            Visit.assigned_rep_id.is_not(None),
+        )
+        .group_by(Payment.dealership_id, Visit.assigned_rep_id)
+    )
+    promised = (
+        select(
+            Promise.dealership_id,
+            Visit.assigned_rep_id,
+            func.count(),
+            _count_if(Promise.status == PromiseStatus.KEPT),
+        )
+        .join(Visit, Visit.id == Promise.visit_id)
+        .where(_promises_in(period), Visit.assigned_rep_id.is_not(None))
+        .group_by(Promise.dealership_id, Visit.assigned_rep_id)
+    )
     figures: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
-    for lot, rep, completed, checked_in, on_site, collected, promised in session.execute(stmt):
-        figures[lot][rep] = {
-            "visits_completed": int(completed),
-            "on_site_rate": round(int(on_site) / int(checked_in), 4) if checked_in else None,
-            "collected_amount": _money(collected),
-            "promises_made": int(promised),
-        }
+
+    def rep(lot: int, rep_id: int) -> dict[str, Any]:
+        return figures[lot].setdefault(
+            rep_id,
+            {
+                "visits_completed": 0,
+                "on_site_rate": None,
+                "collected_amount": ZERO,
+                "promises_made": 0,
+                "promises_kept": 0,
+            },
+        )
+
+    for lot, rep_id, completed, checked_in, on_site in session.execute(visits):
+        rep(lot, rep_id).update(
+            visits_completed=int(completed),
+            on_site_rate=round(int(on_site) / int(checked_in), 4) if checked_in else None,
+        )
+    for lot, rep_id, total in session.execute(collected):
+        rep(lot, rep_id)["collected_amount"] = _money(total)
+    for lot, rep_id, made, kept in session.execute(promised):
+        rep(lot, rep_id).update(promises_made=int(made), promises_kept=int(kept))
     return dict(figures)
-
-
-def promises_kept_by_rep(session: Session, period: Period) -> dict[int, dict[int, int]]:
-    """by_rep.promises_kept: of the promises made at the rep's visits of the period, those now
-    kept. Answers nothing yet: the promises ledger is not in this schema, so every rep reads 0."""
-    return {}

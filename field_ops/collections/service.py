@@ -34,18 +34,16 @@ def _summaries(session: Session, lot_ids: list[int], date_from: date, date_to: d
     check_ins = figures.check_ins_by_site(session, period)
     outcomes = figures.outcomes_by_code(session, period)
     collected = figures.collected_amount(session, period)
-    made = figures.promises_made(session, period)
-    settled = figures.promises_by_status(session, period)
+    promises_by_status = figures.promises_by_status(session, period)
     aging = figures.aging(session, period)
     follow_ups = figures.open_follow_ups(session, period)
     reps = figures.rep_figures(session, period)
-    kept_by_rep = figures.promises_kept_by_rep(session, period)
     rep_ids = {rep for per_lot in reps.values() for rep in per_lot}
     rep_names = dict(session.execute(select(User.id, User.name).where(User.id.in_(rep_ids))).all()) if rep_ids else {}
 
     summaries = []
     for lot in lot_ids:
-        promises = {"made": made.get(lot, 0), "kept": 0, "broken": 0, "pending": 0, **settled.get(lot, {})}
+        promises = dict(promises_by_status.get(lot, {"made": 0, "kept": 0, "broken": 0, "pending": 0}))
         promises["kept_rate"] = figures.kept_rate(promises["kept"], promises["broken"])
         lot_aging = aging.get(lot, {})
         summaries.append(
@@ -64,12 +62,7 @@ def _summaries(session: Session, lot_ids: list[int], date_from: date, date_to: d
                 ],
                 "open_follow_ups": follow_ups.get(lot, 0),
                 "by_rep": [
-                    {
-                        "rep_id": rep,
-                        "rep_name": rep_names.get(rep),
-                        **values,
-                        "promises_kept": kept_by_rep.get(lot, {}).get(rep, 0),
-                    }
+                    {"rep_id": rep, "rep_name": rep_names.get(rep), **values}
                     for rep, values in sorted(reps.get(lot, {}).items(), key=lambda item: rep_names.get(item[0]) or "")
                 ],
             }

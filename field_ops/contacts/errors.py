@@ -11,3 +11,7 @@ class VisitRequired(ValidationFailed):
 
 class VisitMismatch(ValidationFailed):
     code, title = "visit_mismatch", "The visit does not fit this contact"
+
+
+class FollowUpMismatch(ValidationFailed):
+    code, title = "follow_up_mismatch", "The follow-up does not fit this contact"

@@ -45,6 +45,6 @@ class Contact(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     resolution: Mapped[str] = mapped_column(String(30))
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
-    follow_up_id: Mapped[int | None] = mapped_column()
+    follow_up_id: Mapped[int | None] = mapped_column(ForeignKey("follow_ups.id"))
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

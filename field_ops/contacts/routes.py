@@ -39,7 +39,8 @@ class AccountContacts(MethodView):
         An outbound contact obeys the account's restrictions (409 `contact_restricted`) and the
         contact hours in the customer's zone (422 `outside_contact_hours`); an inbound one is
         always recorded. `pv_booked` and `appointment_set` need the visit booked (422
-        `visit_required`, `visit_mismatch`).
+        `visit_required`, `visit_mismatch`). A `follow_up_id` names a follow-up of the same
+        account (422 `follow_up_mismatch` otherwise).
         """
         contact = service.record_contact(get_session(), actor=current_user(), account_id=account_id, **body)
         return contact, 201, {"Location": url_for("contacts.ContactById", contact_id=contact.id)}

@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
 from field_ops.accounts.service import get_account
-from field_ops.contacts.errors import VisitMismatch, VisitRequired
+from field_ops.contacts.errors import FollowUpMismatch, VisitMismatch, VisitRequired
 from field_ops.contacts.models import Channel, Contact, Direction, Resolution
 from field_ops.core.audit import record_created
 from field_ops.core.db import utcnow
 from field_ops.core.errors import NotYetHappened
+from field_ops.follow_ups.models import FollowUp
 from field_ops.users.models import User
-from field_ops.users.scope import get_scoped, scoped
+from field_ops.users.scope import can_see_dealership, get_scoped, scoped
 from field_ops.visits import rules
 from field_ops.visits.models import Visit, VisitKind
 
@@ -63,6 +64,23 @@ def _check_visit(session: Session, account: Account, resolution: str, visit_id: 
         )
 
 
+def _check_follow_up(session: Session, actor: User, account: Account, follow_up_id: int | None) -> None:
+    """The follow-up a contact works on must exist, be in the caller's scope and be the account's.
+    Another lot's follow-up reads as not a follow-up of the account, revealing nothing of it."""
+    if follow_up_id is None:
+        return
+    follow_up = session.get(FollowUp, follow_up_id)
+    if (
+        follow_up is None
+        or not can_see_dealership(actor, follow_up.dealership_id)
+        or follow_up.account_id != account.id
+    ):
+        raise FollowUpMismatch(
+            f"follow_up_id: follow-up {follow_up_id} is not a follow-up of account {account.id}.",
+            errors={"follow_up_id": [f"Not a follow-up of account {account.id}."]},
+        )
+
+
 def record_contact(
     session: Session,
     *,
@@ -77,12 +95,13 @@ def record_contact(
     follow_up_id: int | None = None,
 ) -> Contact:
     """Log a contact. Raises NotFound (account out of scope), a 422 for `at` in the future,
-    VisitRequired / VisitMismatch (422), and for an outbound contact ContactRestricted (409)
+    VisitRequired / VisitMismatch / FollowUpMismatch (422), and for an outbound contact ContactRestricted (409)
     and OutsideContactHours (422). An inbound contact is always recorded."""
     account = get_account(session, actor, account_id)
     if at > utcnow() + timedelta(seconds=current_app.config["RECORDED_AT_MAX_FUTURE_SECONDS"]):
         raise NotYetHappened.at("at", "Is in the future: a contact is logged once it happened.")
     _check_visit(session, account, resolution, visit_id)
+    _check_follow_up(session, actor, account, follow_up_id)
     if direction == Direction.OUTBOUND:
         _check_outbound_allowed(account, channel, at)
     contact = Contact(

@@ -77,6 +77,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # PostgreSQL only: no request may hang on a silent database (see README).
         "DATABASE_STATEMENT_TIMEOUT_SECONDS": _env_float("DATABASE_STATEMENT_TIMEOUT_SECONDS", 20.0),
         "DATABASE_CONNECT_TIMEOUT_SECONDS": _env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 3),
+        "DATABASE_PING_AFTER_IDLE_SECONDS": _env_float("DATABASE_PING_AFTER_IDLE_SECONDS", 2.0),
         "DATABASE_POOL_TIMEOUT_SECONDS": _env_float("DATABASE_POOL_TIMEOUT_SECONDS", 5.0),
         "DATABASE_KEEPALIVES_IDLE_SECONDS": _env_int("DATABASE_KEEPALIVES_IDLE_SECONDS", 30),
         "READYZ_TIMEOUT_SECONDS": _env_float("READYZ_TIMEOUT_SECONDS", 1.5),

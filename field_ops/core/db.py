@@ -7,6 +7,7 @@ write is one transaction. Service functions flush, never commit.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -50,6 +51,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
+        if value.tzinfo is UTC:
+            return value
         return value.astimezone(UTC)
 
 
@@ -111,7 +114,8 @@ def _postgresql_engine(url: str, settings: Mapping[str, Any], **engine_kwargs: A
     idle_s = int(settings.get("DATABASE_KEEPALIVES_IDLE_SECONDS", 30))
     connect_args = {
         "connect_timeout": connect_s,
-        "options": f"-c statement_timeout={int(statement_s * 1000)}",
+        # TimeZone=UTC: psycopg then hands back timestamps in `datetime.UTC`, which need no conversion.
+        "options": f"-c statement_timeout={int(statement_s * 1000)} -c TimeZone=UTC",
         "keepalives": 1,
         "keepalives_idle": idle_s,
         "keepalives_interval": max(1, idle_s // 3),
@@ -138,9 +142,21 @@ def _postgresql_engine(url: str, settings: Mapping[str, Any], **engine_kwargs: A
         if context.connection is not None and not context.connection.closed:
             watchdog.disarm(context.connection.connection.dbapi_connection)
 
+    # A connection back in the pool within the last moments answered then; every statement on it
+    # is under the client deadline anyway. One idle longer is pinged before use.
+    ping_after_idle_s = float(settings.get("DATABASE_PING_AFTER_IDLE_SECONDS", 2.0))
+
+    @event.listens_for(engine, "checkin")
+    def _note_checkin(_dbapi_connection, record):
+        if record is not None:
+            record.info["checked_in_at"] = time.monotonic()
+
     @event.listens_for(engine, "checkout")
-    def _ping(dbapi_connection, _record, _proxy):
+    def _ping(dbapi_connection, record, _proxy):
         # pool_pre_ping, but under a deadline: a dead or silent connection is replaced.
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is not None and time.monotonic() - checked_in_at < ping_after_idle_s:
+            return
         watchdog.arm(dbapi_connection, ping_deadline)
         try:
             with dbapi_connection.cursor() as cursor:

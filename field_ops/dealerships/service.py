@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from operator import attrgetter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -41,9 +42,12 @@ def lot_date(session: Session, dealership_id: int, at: datetime | None = None) -
     return session.get(Dealership, dealership_id).local_date(at)
 
 
-def home_lot_today(user: User) -> date:
-    """Today in the zone of the user's (first) lot; UTC for a user of no lot."""
-    return user.dealerships[0].local_date() if user.dealerships else utcnow().date()
+def home_lot_today(session: Session, user: User) -> date:
+    """Today in the zone of the user's (first) lot; UTC for a user of no lot. Reads the zone
+    only, not the user's lots."""
+    ids = user.dealership_ids
+    zone = session.scalar(select(Dealership.timezone).where(Dealership.id == ids[0])) if ids else None
+    return utcnow().astimezone(ZoneInfo(zone or "UTC")).date()
 
 
 def get_dealership(session: Session, actor: User | None, dealership_id: int) -> Dealership:

@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from field_ops.core import idempotency
 from field_ops.core.db import transaction
 from field_ops.jobs.errors import DayNotOver
+from field_ops.jobs.evening import run_evening_plan
 from field_ops.jobs.service import describe, run_end_of_day
 
 
@@ -31,6 +32,23 @@ def end_of_day_command(day, dealership_id: int | None) -> None:
         raise click.exceptions.Exit(1)
 
 
+@click.command("plan-tomorrow")
+@with_appcontext
+@click.option("--dealership-id", type=int, default=None)
+def plan_tomorrow_command(dealership_id: int | None) -> None:
+    """Plan each lot's tomorrow (lot-local) that has visits and no plan yet, now, whatever AUTO_PLAN_AT."""
+    report = run_evening_plan(current_app, dealership_id=dealership_id, by_hand=True)
+    if report.skipped:
+        click.echo("Skipped: another worker is running the evening plan.")
+    for run in report.runs:
+        detail = ", ".join(f"{k}={v}" for k, v in run.counts.items()) if run.counts else (run.error or "")
+        click.echo(f"{run.day} dealership {run.dealership_id}: {run.status} {detail}")
+    if not report.runs and not report.skipped:
+        click.echo("Nothing to plan: every lot's tomorrow with visits has a plan.")
+    if report.failed:
+        raise click.exceptions.Exit(1)
+
+
 @click.command("purge-idempotency-keys")
 @with_appcontext
 def purge_idempotency_keys_command() -> None:
@@ -40,4 +58,4 @@ def purge_idempotency_keys_command() -> None:
     click.echo(f"Purged {gone} idempotency records.")
 
 
-COMMANDS = [end_of_day_command, purge_idempotency_keys_command]
+COMMANDS = [end_of_day_command, plan_tomorrow_command, purge_idempotency_keys_command]

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from flask import current_app
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
 from field_ops.core.audit import record_audit
 from field_ops.core.concurrency import lock_lot_day
@@ -717,9 +717,13 @@ def get_route(session: Session, actor: User, route_id: int) -> Route:
 def get_my_route(session: Session, rep: User, day: date | None) -> tuple[date, Route | None]:
     """The rep's route of `day` (default: today in their dealership's zone)."""
     if day is None:
-        day = home_lot_today(rep)
+        day = home_lot_today(session, rep)
     mine = scoped(select(Route), rep, Route.dealership_id).where(Route.rep_id == rep.id, Route.date == day)
-    route = session.scalar(mine.order_by(Route.id.desc()))
+    # One statement: the route, its stops, each stop's account and outcome; the rep is the
+    # caller, already loaded.
+    mine = mine.order_by(Route.id.desc()).limit(1)
+    mine = mine.options(lazyload(Route.rep), joinedload(Route.stops).joinedload(Visit.outcome))
+    route = session.scalars(mine).unique().first()
     return day, route
 
 

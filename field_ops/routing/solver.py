@@ -6,7 +6,10 @@ seconds) and gets back ordered stops with service start times. Nothing else impo
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
+import os
+import signal
 import threading
 import time
 import warnings
@@ -187,8 +190,71 @@ _pool_lock = threading.Lock()
 WORKERS = 2
 
 
+# How often a worker checks that the process that started it is still there.
+PARENT_CHECK_SECONDS = 1.0
+
+
 def _ready() -> bool:
     return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is gone too
+    except (OSError, IndexError):
+        return True
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """In each worker: exit when the process that owns the pool is gone, however it ended (a
+    SIGKILL runs no clean-up), so no worker, and then no fork server, outlives the service."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent shuts the pool
+
+    def watch() -> None:
+        while _alive(parent_pid):
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def shutdown() -> None:
+    """Stop the worker processes (at exit, a SIGTERM included once `install_signal_handlers` ran)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+        _pool_warm.clear()
+    if pool is None:
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=2)
+
+
+def install_signal_handlers() -> None:
+    """For a server that leaves SIGTERM at its default (`flask run`): exit through the normal
+    shutdown, so the workers stop with it. Servers with their own handler (gunicorn) keep it."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum, frame) -> None:  # noqa: ARG001 - the signal handler's signature
+    raise SystemExit(128 + signum)  # the exit handlers run, `shutdown` among them
+
+
+atexit.register(shutdown)
 
 
 def warm_up(*, wait: bool = False) -> None:
@@ -198,7 +264,9 @@ def warm_up(*, wait: bool = False) -> None:
         if _pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([__name__])
-            _pool = ProcessPoolExecutor(max_workers=WORKERS, mp_context=context)
+            _pool = ProcessPoolExecutor(
+                max_workers=WORKERS, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),)
+            )
             # Not a daemon: a process that exits while its workers start waits for them, rather
             # than leaving the fork server a half-started worker.
             threading.Thread(target=_start_workers, args=(_pool,), daemon=False).start()

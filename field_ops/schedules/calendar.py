@@ -76,7 +76,7 @@ def calendar_owner(session: Session, token: str) -> User:
 def rep_calendar(session: Session, user: User) -> bytes:
     """One VEVENT per visit from 7 days back to 14 ahead; cancelled ones stay, marked CANCELLED,
     so subscribed phones remove them."""
-    today = home_lot_today(user)
+    today = home_lot_today(session, user)
     visits = session.execute(
         select(Visit, Account)
         .join(Account, Visit.account_id == Account.id)

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from field_ops.accounts.models import Account
 from field_ops.core.audit import record_audit
@@ -66,6 +66,7 @@ def build_schedule(session: Session, actor: User, day: date, dealership_id: int 
         .outerjoin(booker, Visit.booked_by == booker.id)
         .outerjoin(Outcome, Outcome.visit_id == Visit.id)
         .where(Visit.scheduled_date == day, Visit.dealership_id.in_(by_id or {-1}))
+        .options(contains_eager(Visit.account))  # the join above, not a second one
     ).all()
     rows = []
     for visit, account, rep_user, booked_by, outcome in result:

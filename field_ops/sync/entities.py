@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from field_ops.accounts.models import Account
 from field_ops.accounts.schemas import AccountSchema
@@ -25,7 +26,21 @@ def _account_of_visit(visit):
     return [("account", visit.account_id)]
 
 
-register(SyncedType("visit", "visits", Visit, VisitSchema, rep_column="assigned_rep_id", related=_account_of_visit))
+def _visit_load_options():
+    return (lazyload(Visit.account),)  # a synced visit carries account_id; its account syncs on its own
+
+
+register(
+    SyncedType(
+        "visit",
+        "visits",
+        Visit,
+        VisitSchema,
+        rep_column="assigned_rep_id",
+        related=_account_of_visit,
+        load_options=_visit_load_options,
+    )
+)
 register(SyncedType("route", "routes", Route, RouteSchema, rep_column="rep_id"))
 register(
     SyncedType(

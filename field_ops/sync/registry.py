@@ -6,6 +6,7 @@ Adding an entity type is one `register(...)` line in `entities.py`: the change c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,8 @@ class SyncedType:
     # Entities whose visibility follows this one's owner (a visit's account), as (entity_type, id).
     related: Callable[[Any], list[tuple[str, int]]] | None = None
     dealership_column: str = "dealership_id"
+    # Loader options for reading a page: skip the eager loads its schema never serializes.
+    load_options: Callable[[], tuple[Any, ...]] | None = None
 
     def column(self, name: str) -> InstrumentedAttribute:
         return getattr(self.model, name)
@@ -72,9 +75,13 @@ class SyncedType:
         return condition
 
     def schema_for(self, viewer: Any) -> Schema:
-        if viewer.role == Role.REP and self.rep_exclude:
-            return self.schema(many=True, exclude=self.rep_exclude)
-        return self.schema(many=True)
+        return _schema(self.schema, self.rep_exclude if viewer.role == Role.REP else ())
+
+
+@functools.cache
+def _schema(schema: type[Schema], exclude: tuple[str, ...]) -> Schema:
+    """One dumping schema per type and exclusion (a schema is not changed by dumping)."""
+    return schema(many=True, exclude=exclude)
 
 
 _TYPES: dict[str, SyncedType] = {}

@@ -4,6 +4,8 @@ from marshmallow import fields, validate
 
 from field_ops.accounts.schemas import AccountSchema
 from field_ops.core.schemas import StrictSchema
+from field_ops.follow_ups.schemas import FollowUpSchema
+from field_ops.lot_issues.schemas import LotIssueSchema
 from field_ops.routing.schemas import RouteSchema
 from field_ops.visits.schemas import VisitSchema
 
@@ -34,8 +36,8 @@ class SyncSchema(StrictSchema):
     has_more = fields.Boolean(dump_only=True, metadata={"description": "Ask again with the new cursor"})
     visits = fields.List(Dumped(VisitSchema), dump_only=True)
     routes = fields.List(Dumped(RouteSchema), dump_only=True)
-    lot_issues = fields.List(fields.Dict(), dump_only=True)
-    follow_ups = fields.List(fields.Dict(), dump_only=True, metadata={"description": "Office roles only"})
+    lot_issues = fields.List(Dumped(LotIssueSchema), dump_only=True)
+    follow_ups = fields.List(Dumped(FollowUpSchema), dump_only=True, metadata={"description": "Office roles only"})
     accounts = fields.List(
         Dumped(AccountSchema), dump_only=True, metadata={"description": "A rep's come without `restriction_note`"}
     )

@@ -121,13 +121,10 @@ def sync_changes(session: Session, user: User, *, since: str | None, limit: int)
         synced = synced_type(entity_type)
         if synced is None:
             continue
-        found = list(
-            session.scalars(
-                select(synced.model)
-                .where(synced.model.id.in_(list(ids)), synced.visible(user))
-                .order_by(synced.model.id)
-            ).unique()
-        )
+        stmt = select(synced.model).where(synced.model.id.in_(list(ids)), synced.visible(user))
+        if synced.load_options is not None:
+            stmt = stmt.options(*synced.load_options())
+        found = list(session.scalars(stmt.order_by(synced.model.id)).unique())
         page.items.setdefault(synced.key, []).extend(synced.schema_for(user).dump(found))
         seen = {entity.id for entity in found}
         page.removed += [{"entity_type": entity_type, "id": entity_id} for entity_id in ids if entity_id not in seen]

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import Column, ForeignKey, String, Table, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from field_ops.core.db import Base, UTCDateTime, utcnow
@@ -39,15 +40,30 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    # By name: dealerships build on users (their scope), so users do not import them.
-    dealerships: Mapped[list[Dealership]] = relationship(  # noqa: F821
-        "Dealership", secondary=user_dealerships, lazy="selectin"
-    )
+    # Loaded when read: a request's user arrives with only the ids of its lots (see
+    # `authenticate_request`), which is all the scope rule needs. By name: dealerships build
+    # on users (their scope), so users do not import them.
+    dealerships: Mapped[list[Dealership]] = relationship("Dealership", secondary=user_dealerships)  # noqa: F821
 
     @property
     def dealership_ids(self) -> list[int]:
+        known = self.__dict__.get("_known_dealership_ids")
+        if known is not None:
+            return list(known)
         return sorted(d.id for d in self.dealerships)
+
+    def remember_dealership_ids(self, ids: Iterable[int]) -> None:
+        """The ids of this user's lots as just read from the database; forgotten as soon as
+        `dealerships` changes in this session."""
+        self.__dict__["_known_dealership_ids"] = sorted(set(ids))
 
     @property
     def sees_all_dealerships(self) -> bool:
         return self.role in (Role.ADMIN, Role.SPECIALIST)
+
+
+@event.listens_for(User.dealerships, "append")
+@event.listens_for(User.dealerships, "remove")
+@event.listens_for(User.dealerships, "bulk_replace")
+def _forget_known_dealership_ids(user: User, *_args) -> None:
+    user.__dict__.pop("_known_dealership_ids", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from field_ops.core.audit import AuditedUpdate, record_created
 from field_ops.core.errors import NotFound, field_error
@@ -74,7 +74,7 @@ def get_user(session: Session, user_id: int) -> User:
 
 
 def list_users_query(role: str | None = None, active: bool | None = None, dealership_id: int | None = None) -> Select:
-    stmt = select(User).order_by(User.id)
+    stmt = select(User).order_by(User.id).options(selectinload(User.dealerships))  # a page's lots in one read
     if role:
         stmt = stmt.where(User.role == role)
     if active is not None:

@@ -104,7 +104,7 @@ class VisitOutcome(MethodView):
         return service.get_outcome(get_session(), current_user(), visit_id)
 
     @requires_login(blp, *OUTCOME_RECORDERS, errors=(400, 404, 409, 422, 428))
-    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blp.doc(operationId="visits_record_outcome", parameters=[IDEMPOTENCY_HEADER])
     @blp.arguments(OutcomeFieldsSchema)
     @blp.response(201, OutcomeSchema, headers={"Location": LOCATION_HEADER})
     def post(self, fields, visit_id):

@@ -472,12 +472,17 @@ def record_outcome(session: Session, *, actor: User, visit_id: int, fields: dict
     OutcomeAlreadyRecorded, InvalidTransition (a PV not checked in) and 422s per field rule.
     `bankruptcy_claimed` and `dispute` set the account's restriction and cancel its open
     future visits, in this same transaction."""
-    visit = get_visit(session, actor, visit_id, for_field_work=True)
-    # Serialise outcomes per visit: a second writer waits here, then sees the first one's result.
-    session.execute(select(Visit.id).where(Visit.id == visit.id).with_for_update())
-    session.refresh(visit)
+    # Serialise outcomes per visit: a second writer waits on this lock, then reads (afresh, with
+    # its outcome) what the first one left.
+    locked = (
+        select(Visit).where(Visit.id == visit_id).with_for_update(of=Visit).execution_options(populate_existing=True)
+    )
+    visit = session.scalars(locked).first()
+    if visit is None:
+        raise NotFound("Visit not found.")
+    ensure_visible(actor, visit.dealership_id, "Visit")
     _check_field_actor(actor, visit)
-    if session.scalar(select(Outcome.id).where(Outcome.visit_id == visit.id)) is not None:
+    if visit.outcome is not None:
         raise OutcomeAlreadyRecorded("This visit already has an outcome.")
     check_transition(visit, VisitStatus.COMPLETED)
     recorded_at = fields.get("recorded_at") or utcnow()

@@ -6,8 +6,14 @@ from decimal import Decimal
 import pytest
 
 from field_ops.core.db import transaction
-from field_ops.visits.models import Outcome
+from field_ops.users.models import User
+from field_ops.visits.consequences import apply_outcome_consequences
+from field_ops.visits.models import Outcome, Visit
+from tests.closing import run_job
 from tests.timing import local, local_today
+
+# The fixture closes days with the end-of-day job, which locks and commits on its own connections.
+pytestmark = pytest.mark.real_commits
 
 OUTCOME_CODES = [
     "payment_collected",
@@ -36,20 +42,29 @@ def days():
 
 
 def add_outcome(app, visit, code, recorder, **fields):
+    """An outcome recorded in the past, with what it sets in motion (payment, promise, follow-up)."""
     with app.app_context(), transaction() as session:
-        session.add(
-            Outcome(
-                visit_id=visit.id,
-                outcome=code,
-                recorded_at=visit.window_start + timedelta(minutes=30),
-                recorded_by=recorder.id,
-                **fields,
-            )
+        outcome = Outcome(
+            visit_id=visit.id,
+            outcome=code,
+            recorded_at=visit.window_start + timedelta(minutes=30),
+            recorded_by=recorder.id,
+            **fields,
         )
+        session.add(outcome)
+        session.flush()
+        actor = session.get(User, recorder.id)
+        apply_outcome_consequences(session, actor=actor, visit=session.get(Visit, visit.id), outcome=outcome)
+
+
+def pay(client, headers, account, amount, paid_on, method):
+    body = {"amount": amount, "paid_on": paid_on.isoformat(), "method": method}
+    response = client.post(f"/api/v1/accounts/{account.id}/payments", json=body, headers=headers)
+    assert response.status_code == 201, response.json
 
 
 @pytest.fixture
-def fixture(app, lot, other_lot, days, make_user, make_account, make_visit):
+def fixture(app, client, login, lot, other_lot, days, make_user, make_account, make_visit):
     """The hand count is in `test_each_figure_of_a_lot_matches_the_hand_count`."""
     alice = make_user("rep", dealerships=[lot], name="Alice Reyes")
     bob = make_user("rep", dealerships=[lot], name="Bob Stone")
@@ -82,11 +97,30 @@ def fixture(app, lot, other_lot, days, make_user, make_account, make_visit):
     )
     add_outcome(app, v3, "payment_collected", bob, amount_collected=Decimal("25.50"), payment_method="card")
     add_outcome(app, v6, "refused", office)
+    # Promises: Alice's at v2 is kept by an office payment after the period; Bob's is short after
+    # an online payment and broken by the end-of-day job; Alice's at v8 is not due yet.
+    v7 = visit(5, last, bob, start="14:00", end="15:00", status="completed")
+    add_outcome(app, v7, "promise_to_pay", bob, promise_date=last + timedelta(days=1), promise_amount=Decimal("80.00"))
+    v8 = visit(6, last, alice, start="15:00", end="16:00", status="completed")
+    add_outcome(app, v8, "promise_to_pay", alice, promise_date=local_today() + timedelta(days=3), promise_amount=40)
+    # A customer who moved: a skip trace due the same day, still open.
+    v9 = visit(0, first, bob, start="16:00", end="17:00", status="completed")
+    add_outcome(app, v9, "customer_moved", bob)
+    office_headers = login(office)
+    pay(client, office_headers, accounts[5], "30.00", last, "online")
+    pay(client, office_headers, accounts[2], "50.00", first + timedelta(days=2), "check")
+    # The end-of-day closing the day after the period: the 20:30 visit is missed, Bob's promise broken.
+    report = run_job(app, day=last + timedelta(days=1), dealership_id=lot.id)
+    assert [run.counts for run in report.runs] == [{"visits_missed": 1, "promises_broken": 1, "follow_ups_raised": 2}]
     # Outside the range, and at another lot: never counted.
     early = visit(
         1, days["before"], alice, status="completed", on_site=True, checked_in_at=local(days["before"], "10:05")
     )
     add_outcome(app, early, "payment_collected", alice, amount_collected=Decimal("999.00"))
+    early_promise = visit(2, days["before"], alice, status="completed")
+    add_outcome(
+        app, early_promise, "promise_to_pay", alice, promise_date=local_today() + timedelta(days=5), promise_amount=500
+    )
     elsewhere = make_account(other_lot, days_past_due=45, amount_due=Decimal("500.00"))
     away = make_visit(elsewhere, local(first, "10:00"), local(first, "11:00"), status="completed")
     add_outcome(app, away, "payment_collected", office, amount_collected=Decimal("500.00"))
@@ -103,37 +137,44 @@ def test_each_figure_of_a_lot_matches_the_hand_count(client, admin_headers, lot,
     figures = response.json
     assert figures["dealership_id"] == lot.id
     assert (figures["from"], figures["to"]) == (days["first"].isoformat(), days["last"].isoformat())
-    assert figures["visits"] == {"booked": 7, "completed": 4, "missed": 1, "cancelled": 1}
+    assert figures["visits"] == {"booked": 10, "completed": 7, "missed": 2, "cancelled": 1}
     assert figures["check_ins"] == {"on_site": 2, "off_site": 1}
-    expected_outcomes = dict.fromkeys(OUTCOME_CODES, 0) | {"payment_collected": 2, "promise_to_pay": 1, "refused": 1}
+    expected_outcomes = dict.fromkeys(OUTCOME_CODES, 0) | {
+        "payment_collected": 2,
+        "promise_to_pay": 3,
+        "refused": 1,
+        "customer_moved": 1,
+    }
     assert figures["outcomes"] == expected_outcomes
-    assert figures["collected_amount"] == "125.50"
-    assert figures["promises"] == {"made": 1, "kept": 0, "broken": 0, "pending": 0, "kept_rate": None}
+    # At the door 100.00 + 25.50, online 30.00; the office's 50.00 is paid after the period.
+    assert figures["collected_amount"] == "155.50"
+    assert figures["promises"] == {"made": 3, "kept": 1, "broken": 1, "pending": 1, "kept_rate": 0.5}
     assert figures["aging"] == [
         {"bucket": "1-30", "accounts": 2, "amount_due": "300.00"},
         {"bucket": "31-60", "accounts": 1, "amount_due": "300.00"},
         {"bucket": "61-90", "accounts": 1, "amount_due": "50.00"},
         {"bucket": "91+", "accounts": 2, "amount_due": "1010.10"},
     ]
-    assert figures["open_follow_ups"] == 0
+    # The skip trace due on the first day; the rebook and the broken promise fall due after the period.
+    assert figures["open_follow_ups"] == 1
     alice, bob = fixture["alice"], fixture["bob"]
     assert figures["by_rep"] == [
         {
             "rep_id": alice.id,
             "rep_name": "Alice Reyes",
-            "visits_completed": 2,
+            "visits_completed": 3,
             "on_site_rate": 0.5,
             "collected_amount": "100.00",
-            "promises_made": 1,
-            "promises_kept": 0,
+            "promises_made": 2,
+            "promises_kept": 1,
         },
         {
             "rep_id": bob.id,
             "rep_name": "Bob Stone",
-            "visits_completed": 2,
+            "visits_completed": 4,
             "on_site_rate": 1.0,
             "collected_amount": "25.50",
-            "promises_made": 0,
+            "promises_made": 1,
             "promises_kept": 0,
         },
     ]
@@ -144,9 +185,30 @@ def test_one_day_of_the_range_counts_only_that_days_visits(client, admin_headers
     figures = client.get(
         f"/api/v1/dealerships/{lot.id}/collections/summary?from={first}&to={first}", headers=admin_headers
     ).json
-    assert figures["visits"] == {"booked": 2, "completed": 2, "missed": 0, "cancelled": 0}
+    assert figures["visits"] == {"booked": 3, "completed": 3, "missed": 0, "cancelled": 0}
     assert figures["collected_amount"] == "100.00"
     assert figures["check_ins"] == {"on_site": 1, "off_site": 1}
+    assert figures["promises"] == {"made": 1, "kept": 1, "broken": 0, "pending": 0, "kept_rate": 1.0}
+    assert figures["open_follow_ups"] == 1
+
+
+def test_open_follow_ups_are_those_due_by_the_end_of_the_range_and_still_open(
+    client, admin_headers, lot, days, fixture
+):
+    def open_until(day):
+        url = f"/api/v1/dealerships/{lot.id}/collections/summary?from={days['first']}&to={day}"
+        return client.get(url, headers=admin_headers).json["open_follow_ups"]
+
+    closing = days["last"] + timedelta(days=2)
+    assert open_until(closing) == 3
+    queue = client.get(f"/api/v1/follow-ups?dealership_id={lot.id}&kind=broken_promise", headers=admin_headers)
+    [chase] = queue.json
+    path = f"/api/v1/follow-ups/{chase['id']}"
+    etag = client.get(path, headers=admin_headers).headers["ETag"]
+    body = {"status": "done", "note": "Customer paid the rest at the lot"}
+    done = client.patch(path, json=body, headers={**admin_headers, "If-Match": etag})
+    assert done.status_code == 200, done.json
+    assert open_until(closing) == 2
 
 
 def test_a_lot_with_nothing_to_count_reads_zeros(client, admin_headers, other_lot, days):

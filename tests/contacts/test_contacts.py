@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.closing import record_outcome, visit_today
 from tests.timing import days_ahead, iso, recent_daytime
 
 
@@ -31,16 +32,26 @@ def contacts_of(client, headers, account):
     return client.get(f"/api/v1/accounts/{account.id}/contacts", headers=headers).json
 
 
+def skip_trace_of(client, headers, make_visit, account):
+    """A follow-up on the account's queue, raised as in the field: the customer moved."""
+    record_outcome(client, headers, visit_today(make_visit, account), outcome="customer_moved")
+    [item] = client.get(f"/api/v1/follow-ups?account_id={account.id}", headers=headers).json
+    return item["id"]
+
+
 def test_a_specialist_logs_a_call_that_booked_a_pv_and_links_the_visit(
     client, headers, specialist, account, make_visit, lot
 ):
+    follow_up_id = skip_trace_of(client, headers, make_visit, account)
     visit = make_visit(account, days_ahead(2, "09:00"), days_ahead(2, "12:00"))
-    response = log_contact(client, headers, account, resolution="pv_booked", visit_id=visit.id, follow_up_id=7)
+    response = log_contact(
+        client, headers, account, resolution="pv_booked", visit_id=visit.id, follow_up_id=follow_up_id
+    )
     assert response.status_code == 201, response.json
     contact = response.json
     assert response.headers["Location"].endswith(f"/api/v1/contacts/{contact['id']}")
     assert contact["account_id"] == account.id and contact["dealership_id"] == lot.id
-    assert contact["visit_id"] == visit.id and contact["follow_up_id"] == 7
+    assert contact["visit_id"] == visit.id and contact["follow_up_id"] == follow_up_id
     assert contact["recorded_by"] == specialist.id and contact["resolution"] == "pv_booked"
     assert client.get(f"/api/v1/contacts/{contact['id']}", headers=headers).json == contact
     trail = client.get(f"/api/v1/audit?entity_type=contact&entity_id={contact['id']}", headers=headers).json
@@ -100,6 +111,23 @@ def test_bad_contacts_are_422_and_write_nothing(
     assert response.json["code"] == code
     assert field in response.json["errors"]
     assert contacts_of(client, headers, account) == []
+
+
+def test_a_contact_names_only_a_follow_up_of_its_own_account(
+    client, headers, account, make_account, make_dealership, make_visit, lot
+):
+    neighbour = make_account(lot)
+    elsewhere = make_account(make_dealership())
+    own = skip_trace_of(client, headers, make_visit, account)
+    neighbours = skip_trace_of(client, headers, make_visit, neighbour)
+    other_lots = skip_trace_of(client, headers, make_visit, elsewhere)
+    for follow_up_id in (neighbours, other_lots, 999999):
+        refused = log_contact(client, headers, account, follow_up_id=follow_up_id)
+        assert refused.status_code == 422, refused.json
+        assert refused.json["code"] == "follow_up_mismatch"
+        assert "follow_up_id" in refused.json["errors"]
+    assert contacts_of(client, headers, account) == []
+    assert log_contact(client, headers, account, follow_up_id=own).status_code == 201
 
 
 def test_an_appointment_set_names_the_dealership_appointment(client, headers, account, make_visit):

@@ -164,9 +164,18 @@ def test_end_of_day_on_a_fresh_demo_leaves_work_for_the_specialists(app, client,
     assert closed.exit_code == 0, closed.output
     kinds = {f["kind"] for f in listing(client, headers, "/api/v1/follow-ups?page_size=100")}
     assert kinds == {"rebook_missed_visit", "broken_promise", "skip_trace"}
-    for status in ("kept", "broken", "pending"):
-        assert len(listing(client, headers, f"/api/v1/promises?status={status}")) == 3, status
-    assert len(listing(client, headers, "/api/v1/visits?status=missed&page_size=100")) == missed_before + 9
+    # Each lot's recent work keeps, breaks and leaves pending one promise; the BNT campaign of two
+    # weeks ago adds one kept (paid online) and one broken.
+    promises = {s: len(listing(client, headers, f"/api/v1/promises?status={s}")) for s in ("kept", "broken", "pending")}
+    assert promises == {"kept": 4, "broken": 4, "pending": 3}
+    # Yesterday's unvisited visits at each lot, and the two campaign visits nobody reached.
+    assert len(listing(client, headers, "/api/v1/visits?status=missed&page_size=100")) == missed_before + 11
+    bnt = next(lot["id"] for lot in listing(client, headers, "/api/v1/dealerships") if lot["code"] == "BNT")
+    today = local_today()
+    summary = f"/api/v1/dealerships/{bnt}/collections/summary?from={today - timedelta(days=30)}&to={today}"
+    figures = listing(client, headers, summary)
+    assert figures["promises"]["kept"] >= 2 and figures["promises"]["broken"] >= 2, figures["promises"]
+    assert figures["visits"]["missed"] >= 2 and figures["open_follow_ups"] >= 2
     assert runner.invoke(args=["end-of-day"]).output.startswith("Nothing to close")
 
 

@@ -7,9 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from geopy.distance import great_circle
+from sqlalchemy import event
 
 from field_ops.accounts.models import Account
-from field_ops.core.db import transaction
+from field_ops.core.db import get_engine, transaction
 from tests.timing import days_ahead, local, local_today, recent_daytime
 
 LOT = (36.359, -94.1966)
@@ -247,6 +248,43 @@ def test_a_rep_reads_their_route_in_one_response(client, office, login, lot, day
     assert other_day["route_id"] is None and other_day["stops"] == []
     today = client.get("/api/v1/me/route", headers=login(rep)).json
     assert today["date"] == local_today().isoformat()
+
+
+@pytest.mark.real_commits  # counts statements: no test savepoints among them
+def test_reading_my_route_costs_the_same_few_statements_for_two_stops_as_for_six(
+    app, client, office, login, lot, day, make_user, place_visit
+):
+    rep = make_user("rep", dealerships=[lot])
+    headers = login(rep)
+    with app.app_context():
+        engine = get_engine()
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if not statement.startswith("BEGIN"):  # SQLite's explicit BEGIN, not a read
+            statements.append(statement)
+
+    def read_my_route() -> tuple[int, int]:
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            mine = client.get(f"/api/v1/me/route?date={day.isoformat()}", headers=headers)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert mine.status_code == 200
+        return len(mine.json["stops"]), len(statements)
+
+    for offset in range(2):
+        place_visit(0.01 * (offset + 1), 0.02)
+    plan(client, office, lot, day)
+    two = read_my_route()
+    for offset in range(4):
+        place_visit(-0.01 * (offset + 1), 0.02)
+    plan(client, office, lot, day)
+    six = read_my_route()
+    assert (two[0], six[0]) == (2, 6)
+    # The login with the user and their lots, then the route with its stops, accounts and outcomes.
+    assert two[1] == six[1] == 2
 
 
 def test_routes_are_scoped(client, office, login, lot, day, make_user, make_dealership, place_visit):

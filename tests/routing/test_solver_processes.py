@@ -1,0 +1,58 @@
+"""The route solver's worker processes live and die with the service that started them."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SERVICE = """
+import json, multiprocessing.forkserver, sys, time
+from field_ops.routing import solver
+if __name__ == "__main__":
+    solver.install_signal_handlers()
+    solver.warm_up(wait=True)
+    pids = list(solver._pool._processes) + [multiprocessing.forkserver._forkserver._forkserver_pid]
+    print(json.dumps(pids), flush=True)
+    time.sleep(120)
+"""
+
+
+def gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"  # left for init to reap
+    except FileNotFoundError:
+        return True
+
+
+def start_service(tmp_path):
+    script = tmp_path / "service.py"
+    script.write_text(SERVICE)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    service = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    pids = json.loads(service.stdout.readline())
+    assert len(pids) == 3 and not any(gone(pid) for pid in pids)
+    return service, pids
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+@pytest.mark.parametrize(
+    ("stop", "exit_code"),
+    [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGKILL, -signal.SIGKILL)],
+    ids=["sigterm-shuts-the-pool", "sigkill-workers-notice"],
+)
+def test_stopping_the_service_stops_the_fork_server_and_its_workers(tmp_path, stop, exit_code):
+    service, pids = start_service(tmp_path)
+    service.send_signal(stop)
+    assert service.wait(timeout=30) == exit_code
+    deadline = time.monotonic() + 15
+    while not all(gone(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [pid for pid in pids if not gone(pid)] == []
