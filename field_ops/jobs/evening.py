@@ -19,7 +19,7 @@ from sqlalchemy import select
 from field_ops.core.db import utcnow
 from field_ops.jobs.locks import job_lock
 from field_ops.jobs.models import JobRun, JobRunStatus
-from field_ops.jobs.service import RunReport, _lots
+from field_ops.jobs.service import RunReport, lots_to_run, record_failed_run
 from field_ops.routing.jobs import LotDayResult, lot_day_state, plan_lot_day
 
 EVENING_PLAN = "evening_plan"
@@ -62,22 +62,6 @@ def _counts(result: LotDayResult | None, *, already_planned: bool = False) -> di
     }
 
 
-def _failure(app: Flask, lot_id: int, day: date | None, started: datetime, error: str) -> JobRun:
-    with app.extensions["db_sessionmaker"].begin() as session:
-        run = JobRun(
-            job=EVENING_PLAN,
-            dealership_id=lot_id,
-            day=day,
-            started_at=started,
-            finished_at=utcnow(),
-            status=JobRunStatus.FAILED,
-            counts={},
-            error=error[:2000],
-        )
-        session.add(run)
-    return run
-
-
 def _plan_lot(app: Flask, lot_id: int, day: date, *, by_hand: bool) -> JobRun | None:
     """Plan one lot-day when it has visits and no plan, and record the run with it (by hand: only
     when there was something to plan)."""
@@ -90,7 +74,14 @@ def _plan_lot(app: Flask, lot_id: int, day: date, *, by_hand: bool) -> JobRun | 
                 return None
             result = plan_lot_day(session, dealership_id=lot_id, day=day) if needs_plan else None
             if result is not None and result.error is not None:
-                return _failure(app, lot_id, day, started, f"{result.error}: {result.detail}")
+                return record_failed_run(
+                    app,
+                    job=EVENING_PLAN,
+                    lot_id=lot_id,
+                    day=day,
+                    started=started,
+                    error=f"{result.error}: {result.detail}",
+                )
             run = JobRun(
                 job=EVENING_PLAN,
                 dealership_id=lot_id,
@@ -105,7 +96,9 @@ def _plan_lot(app: Flask, lot_id: int, day: date, *, by_hand: bool) -> JobRun | 
         return run
     except Exception as exc:
         log.error("evening plan failed for dealership %s, day %s", lot_id, day, exc_info=exc)
-        return _failure(app, lot_id, day, started, f"{type(exc).__name__}: {exc}")
+        return record_failed_run(
+            app, job=EVENING_PLAN, lot_id=lot_id, day=day, started=started, error=f"{type(exc).__name__}: {exc}"
+        )
 
 
 def run_evening_plan(
@@ -125,14 +118,23 @@ def run_evening_plan(
         if not acquired:
             report.skipped = True
             return report
-        for lot in _lots(app, dealership_id):
+        for lot in lots_to_run(app, dealership_id):
             try:
                 local = now.astimezone(ZoneInfo(lot.timezone))
                 tomorrow = local.date() + timedelta(days=1)
                 if not by_hand and (local.time() < at or _planned_already(app, lot.id, tomorrow)):
                     continue
             except Exception as exc:  # a lot's bad zone fails that lot only
-                report.runs.append(_failure(app, lot.id, None, utcnow(), f"{type(exc).__name__}: {exc}"))
+                report.runs.append(
+                    record_failed_run(
+                        app,
+                        job=EVENING_PLAN,
+                        lot_id=lot.id,
+                        day=None,
+                        started=utcnow(),
+                        error=f"{type(exc).__name__}: {exc}",
+                    )
+                )
                 continue
             run = _plan_lot(app, lot.id, tomorrow, by_hand=by_hand)
             if run is not None:

@@ -144,24 +144,32 @@ def _run_day(app: Flask, lot_id: int, day: date) -> JobRun:
         return _record_failure(app, lot_id, day, started, exc)
 
 
-def _record_failure(app: Flask, lot_id: int, day: date | None, started: datetime, exc: Exception) -> JobRun:
-    log.error("end-of-day failed for dealership %s, day %s", lot_id, day, exc_info=exc)
+def record_failed_run(app: Flask, *, job: str, lot_id: int, day: date | None, started: datetime, error: str) -> JobRun:
+    """A `failed` job_runs row in its own transaction, so a lot that failed is retried next tick."""
     with app.extensions["db_sessionmaker"].begin() as session:
         run = JobRun(
-            job=END_OF_DAY,
+            job=job,
             dealership_id=lot_id,
             day=day,
             started_at=started,
             finished_at=utcnow(),
             status=JobRunStatus.FAILED,
             counts={},
-            error=f"{type(exc).__name__}: {exc}"[:2000],
+            error=error[:2000],
         )
         session.add(run)
     return run
 
 
-def _lots(app: Flask, dealership_id: int | None) -> list[Dealership]:
+def _record_failure(app: Flask, lot_id: int, day: date | None, started: datetime, exc: Exception) -> JobRun:
+    log.error("end-of-day failed for dealership %s, day %s", lot_id, day, exc_info=exc)
+    return record_failed_run(
+        app, job=END_OF_DAY, lot_id=lot_id, day=day, started=started, error=f"{type(exc).__name__}: {exc}"
+    )
+
+
+def lots_to_run(app: Flask, dealership_id: int | None) -> list[Dealership]:
+    """Every dealership (or the one asked for), detached from its session."""
     with app.extensions["db_sessionmaker"]() as session:
         stmt = select(Dealership).order_by(Dealership.id)
         if dealership_id is not None:
@@ -174,7 +182,7 @@ def _lots(app: Flask, dealership_id: int | None) -> list[Dealership]:
 def check_day(app: Flask, *, day: date, dealership_id: int | None = None, now: datetime | None = None) -> None:
     """Raises DayNotOver for a day after today in a lot's zone (it has not even begun there)."""
     now = now or utcnow()
-    for lot in _lots(app, dealership_id):
+    for lot in lots_to_run(app, dealership_id):
         if day > lot.local_date(now):
             raise DayNotOver(f"{day.isoformat()} is after today at {lot.code} ({lot.timezone}).")
 
@@ -195,7 +203,7 @@ def run_end_of_day(
             report.skipped = True
             return report
         catch_up = app.config["END_OF_DAY_CATCH_UP_DAYS"]
-        for lot in _lots(app, dealership_id):
+        for lot in lots_to_run(app, dealership_id):
             try:
                 if day is not None:
                     days = [day]

@@ -103,14 +103,14 @@ def test_a_failing_lot_does_not_stop_the_others_and_is_retried(
 def test_two_workers_triggering_the_job_at_once_one_runs_one_skips(app, monkeypatch, make_account, lot, make_visit):
     visit_on(make_visit, make_account(lot), days_ago(1))
     inside, second_done = threading.Event(), threading.Event()
-    real_lots = jobs._lots
+    real_lots = jobs.lots_to_run
 
     def lots_while_the_other_worker_tries(*args):
         inside.set()
         second_done.wait(timeout=10)
         return real_lots(*args)
 
-    monkeypatch.setattr(jobs, "_lots", lots_while_the_other_worker_tries)
+    monkeypatch.setattr(jobs, "lots_to_run", lots_while_the_other_worker_tries)
     reports = {}
 
     def worker(name):
@@ -119,7 +119,7 @@ def test_two_workers_triggering_the_job_at_once_one_runs_one_skips(app, monkeypa
     first = threading.Thread(target=worker, args=("first",))
     first.start()
     assert inside.wait(timeout=10)
-    monkeypatch.setattr(jobs, "_lots", real_lots)
+    monkeypatch.setattr(jobs, "lots_to_run", real_lots)
     worker("second")
     second_done.set()
     first.join(timeout=30)
