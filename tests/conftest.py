@@ -22,6 +22,7 @@ from field_ops import create_app
 from field_ops.audit import append_only
 from field_ops.core import migrations
 from field_ops.core.db import Base, get_engine, transaction
+from field_ops.core.dumping import CompiledDump
 from field_ops.core.limits import limiter
 from field_ops.dealerships.models import Dealership
 from field_ops.users.models import User
@@ -70,6 +71,23 @@ def app(database_url):
     yield app
     with app.app_context():
         get_engine().dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_dumps_match_marshmallow():
+    """Every response the suite dumps through a compiled plan is also dumped by marshmallow
+    itself, and the two must be equal: the fast path may never change what a client reads."""
+    compiled_dump = CompiledDump.dump
+
+    def checked_dump(schema, obj, *, many=None):
+        result = compiled_dump(schema, obj, many=many)
+        expected = super(CompiledDump, schema).dump(obj, many=many)
+        assert result == expected, f"{type(schema).__name__}: compiled {result!r} != marshmallow {expected!r}"
+        return result
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CompiledDump, "dump", checked_dump)
+        yield
 
 
 def pytest_configure(config):

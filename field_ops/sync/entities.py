@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import exists
 from sqlalchemy.orm import lazyload
 
 from field_ops.accounts.models import Account
@@ -19,7 +19,7 @@ from field_ops.visits.schemas import VisitSchema
 
 
 def _accounts_of_reps_visits(viewer):
-    return Account.id.in_(select(Visit.account_id).where(Visit.assigned_rep_id == viewer.id))
+    return exists().where(Visit.account_id == Account.id, Visit.assigned_rep_id == viewer.id)
 
 
 def _account_of_visit(visit):
