@@ -20,6 +20,7 @@ from field_ops.auth.errors import InvalidToken
 from field_ops.auth.models import LoginSession
 from field_ops.core.db import get_session, utcnow
 from field_ops.core.errors import Unauthorized
+from field_ops.dealerships.models import Dealership
 from field_ops.users.models import User, user_dealerships
 
 JWT_ALGORITHM = "HS256"
@@ -77,14 +78,16 @@ def authenticate_request() -> User:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send an access token as `Authorization: Bearer <token>`.")
     claims = decode_access_token(token.strip())
-    # The login, the user and the user's lots in one round trip: a row per lot (one with NULL
-    # for a user without any), none when the login is gone or belongs to someone else.
+    # The login, the user and the user's lots (with their zones: "today" is the lot's) in one
+    # round trip: a row per lot (one with NULLs for a user without any), none when the login is
+    # gone or belongs to someone else.
     rows = (
         get_session()
         .execute(
-            select(User, LoginSession.revoked_at, user_dealerships.c.dealership_id)
+            select(User, LoginSession.revoked_at, user_dealerships.c.dealership_id, Dealership.timezone)
             .join(LoginSession, LoginSession.user_id == User.id)
             .outerjoin(user_dealerships, user_dealerships.c.user_id == User.id)
+            .outerjoin(Dealership, Dealership.id == user_dealerships.c.dealership_id)
             .where(LoginSession.id == claims.session_id, User.id == claims.user_id)
         )
         .all()
@@ -94,7 +97,8 @@ def authenticate_request() -> User:
     user = rows[0].User
     if not user.active:
         raise InvalidToken("This user is deactivated.")
-    user.remember_dealership_ids(row.dealership_id for row in rows if row.dealership_id is not None)
+    lots = {row.dealership_id: row.timezone for row in rows if row.dealership_id is not None}
+    user.remember_dealership_ids(lots, lots)
     g.current_user = user
     g.current_claims = claims
     return user

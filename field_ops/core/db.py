@@ -8,7 +8,7 @@ write is one transaction. Service functions flush, never commit.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -178,10 +178,25 @@ def _may_write() -> bool:
     return request.method not in {"GET", "HEAD", "OPTIONS"}
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class ReadOnlyRequest(RuntimeError):
+    """A GET tried to write: reads run without a transaction, so a write there is a bug."""
+
+
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"], app.config)
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    # A read request on PostgreSQL runs each statement on its own (autocommit): no BEGIN and
+    # COMMIT round trips, and a read has nothing to keep together. SQLite keeps its deferred
+    # BEGIN: there a transaction is what keeps a reader out of a writer's way.
+    app.extensions["db_read_sessionmaker"] = (
+        sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+        if engine.dialect.name == "postgresql"
+        else None
+    )
 
     @app.teardown_appcontext
     def _close_session(exc: BaseException | None) -> None:
@@ -196,11 +211,41 @@ def get_engine() -> Engine:
     return current_app.extensions["db_engine"]
 
 
+def writes_on_read(view: Callable) -> Callable:
+    """Marks a view whose GET may write (a token made on first read): it gets a transaction."""
+    view.writes_on_read = True  # type: ignore[attr-defined]
+    return view
+
+
+def _is_read_request() -> bool:
+    if not has_request_context() or request.method not in READ_METHODS:
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    return not getattr(view, "writes_on_read", False)
+
+
 def get_session() -> Session:
-    """The current request's session, opened on first use."""
+    """The current request's session, opened on first use; a read request's refuses writes."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["db_sessionmaker"]()
+        extensions = current_app.extensions
+        if _is_read_request():
+            maker = extensions["db_read_sessionmaker"] or extensions["db_sessionmaker"]
+            g.db_session = maker(info={"read_only": True})
+        else:
+            g.db_session = extensions["db_sessionmaker"]()
     return g.db_session
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush_in_reads(session: Session, _context, _instances) -> None:
+    if session.info.get("read_only") and (session.new or session.deleted or session.dirty):
+        raise ReadOnlyRequest("a read request tried to write")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_dml_in_reads(state) -> None:
+    if state.session.info.get("read_only") and (state.is_insert or state.is_update or state.is_delete):
+        raise ReadOnlyRequest("a read request tried to write")
 
 
 def commit_request_session() -> None:

@@ -44,9 +44,11 @@ def lot_date(session: Session, dealership_id: int, at: datetime | None = None) -
 
 def home_lot_today(session: Session, user: User) -> date:
     """Today in the zone of the user's (first) lot; UTC for a user of no lot. Reads the zone
-    only, not the user's lots."""
+    only, not the user's lots, and not even that when the request's sign-in read it."""
     ids = user.dealership_ids
-    zone = session.scalar(select(Dealership.timezone).where(Dealership.id == ids[0])) if ids else None
+    zone = None
+    if ids:
+        zone = user.known_zone(ids[0]) or session.scalar(select(Dealership.timezone).where(Dealership.id == ids[0]))
     return utcnow().astimezone(ZoneInfo(zone or "UTC")).date()
 
 

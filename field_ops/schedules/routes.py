@@ -6,7 +6,7 @@ from flask import Response, current_app, request, url_for
 from flask_smorest import Blueprint
 
 from field_ops.core.api import answers_also, answers_file, documents_errors, requires_login
-from field_ops.core.db import get_session
+from field_ops.core.db import get_session, writes_on_read
 from field_ops.core.errors import field_error
 from field_ops.dealerships.service import get_dealership
 from field_ops.schedules import calendar, export, importing, service
@@ -164,6 +164,7 @@ def import_schedule(query, files):
 
 
 @blp.route("/me/calendar-token", methods=["GET", "POST"])
+@writes_on_read
 @requires_login(blp, Role.REP)
 @blp.response(200, CalendarTokenSchema)
 def calendar_token():

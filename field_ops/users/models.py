@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, String, Table, event
@@ -52,10 +52,15 @@ class User(Base):
             return list(known)
         return sorted(d.id for d in self.dealerships)
 
-    def remember_dealership_ids(self, ids: Iterable[int]) -> None:
-        """The ids of this user's lots as just read from the database; forgotten as soon as
-        `dealerships` changes in this session."""
+    def remember_dealership_ids(self, ids: Iterable[int], zones: Mapping[int, str] | None = None) -> None:
+        """The ids of this user's lots (and their time zones, when read too) as just read from
+        the database; forgotten as soon as `dealerships` changes in this session."""
         self.__dict__["_known_dealership_ids"] = sorted(set(ids))
+        self.__dict__["_known_dealership_zones"] = dict(zones or {})
+
+    def known_zone(self, dealership_id: int) -> str | None:
+        """The time zone of one of the user's lots, when read with them."""
+        return self.__dict__.get("_known_dealership_zones", {}).get(dealership_id)
 
     @property
     def sees_all_dealerships(self) -> bool:
@@ -67,3 +72,4 @@ class User(Base):
 @event.listens_for(User.dealerships, "bulk_replace")
 def _forget_known_dealership_ids(user: User, *_args) -> None:
     user.__dict__.pop("_known_dealership_ids", None)
+    user.__dict__.pop("_known_dealership_zones", None)
