@@ -41,9 +41,10 @@ class AccountSchema(StrictSchema):
     @post_dump
     def _without_note_for_reps(self, data: dict, **_kwargs) -> dict:
         """A rep never reads `restriction_note` (it may name a lawyer or a court case)."""
-        user = g.get("current_user") if has_app_context() else None
-        if user is not None and user.role == "rep":
-            data.pop("restriction_note", None)
+        if "restriction_note" in data:
+            user = g.get("current_user") if has_app_context() else None
+            if user is not None and user.role == "rep":
+                del data["restriction_note"]
         return data
 
 

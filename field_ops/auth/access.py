@@ -8,13 +8,14 @@ token at once on every worker.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
 from flask import Flask, current_app, g, request
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from field_ops.auth.errors import InvalidToken
 from field_ops.auth.models import LoginSession
@@ -69,6 +70,20 @@ def decode_access_token(token: str) -> AccessClaims:
         raise InvalidToken("The access token is not valid.") from exc
 
 
+@functools.cache
+def _sign_in_statement() -> Select:
+    """The login, the user and the user's lots (with their zones: "today" is the lot's) in one
+    round trip: a row per lot (one with NULLs for a user without any), none when the login is
+    gone or belongs to someone else. Built once per process: every request runs it."""
+    return (
+        select(User, LoginSession.revoked_at, user_dealerships.c.dealership_id, Dealership.timezone)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .outerjoin(user_dealerships, user_dealerships.c.user_id == User.id)
+        .outerjoin(Dealership, Dealership.id == user_dealerships.c.dealership_id)
+        .where(LoginSession.id == bindparam("session_id"), User.id == bindparam("user_id"))
+    )
+
+
 def authenticate_request() -> User:
     """Resolve the bearer token to an active user with a live login; raises Unauthorized."""
     if "current_user" in g:
@@ -78,20 +93,8 @@ def authenticate_request() -> User:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send an access token as `Authorization: Bearer <token>`.")
     claims = decode_access_token(token.strip())
-    # The login, the user and the user's lots (with their zones: "today" is the lot's) in one
-    # round trip: a row per lot (one with NULLs for a user without any), none when the login is
-    # gone or belongs to someone else.
-    rows = (
-        get_session()
-        .execute(
-            select(User, LoginSession.revoked_at, user_dealerships.c.dealership_id, Dealership.timezone)
-            .join(LoginSession, LoginSession.user_id == User.id)
-            .outerjoin(user_dealerships, user_dealerships.c.user_id == User.id)
-            .outerjoin(Dealership, Dealership.id == user_dealerships.c.dealership_id)
-            .where(LoginSession.id == claims.session_id, User.id == claims.user_id)
-        )
-        .all()
-    )
+    rows = get_session().execute(_sign_in_statement(), {"session_id": claims.session_id, "user_id": claims.user_id})
+    rows = rows.all()
     if not rows or rows[0].revoked_at is not None:
         raise InvalidToken("The token has been revoked.")
     user = rows[0].User

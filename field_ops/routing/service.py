@@ -10,6 +10,7 @@ lot-day, check the day is unchanged, write over the routes, which keep their ids
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time as timer
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
 from field_ops.core.audit import record_audit
@@ -714,17 +715,32 @@ def get_route(session: Session, actor: User, route_id: int) -> Route:
     return route
 
 
+@functools.cache
+def _my_route_statement() -> Select:
+    """Built once per process: every rep's phone reads it all day. One statement: the route, its
+    stops, each stop's account and outcome; the rep is the caller, already loaded."""
+    return (
+        select(Route)
+        .where(
+            Route.rep_id == bindparam("rep_id"),
+            Route.date == bindparam("day"),
+            Route.dealership_id.in_(bindparam("lots", expanding=True)),
+        )
+        .order_by(Route.id.desc())
+        .limit(1)
+        .options(lazyload(Route.rep), joinedload(Route.stops).joinedload(Visit.outcome))
+    )
+
+
 def get_my_route(session: Session, rep: User, day: date | None) -> tuple[date, Route | None]:
-    """The rep's route of `day` (default: today in their dealership's zone)."""
+    """The rep's route of `day` (default: today in their dealership's zone), in their lots."""
     if day is None:
         day = home_lot_today(session, rep)
-    mine = scoped(select(Route), rep, Route.dealership_id).where(Route.rep_id == rep.id, Route.date == day)
-    # One statement: the route, its stops, each stop's account and outcome; the rep is the
-    # caller, already loaded.
-    mine = mine.order_by(Route.id.desc()).limit(1)
-    mine = mine.options(lazyload(Route.rep), joinedload(Route.stops).joinedload(Visit.outcome))
-    route = session.scalars(mine).unique().first()
-    return day, route
+    lots = rep.dealership_ids
+    if not lots:
+        return day, None
+    found = session.scalars(_my_route_statement(), {"rep_id": rep.id, "day": day, "lots": lots})
+    return day, found.unique().first()
 
 
 def route_geojson(route: Route, dealership: Dealership) -> dict[str, Any]:
