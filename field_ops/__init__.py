@@ -13,11 +13,14 @@ from werkzeug.routing import IntegerConverter
 from field_ops.core import db, errors, limits
 from field_ops.core.api import FieldOpsApi
 from field_ops.core.config import load_config, resolve_secret_key
+from field_ops.core.json_responses import OrjsonProvider
 
 API_VERSION = "1.0.0"
 
 
 class FieldOpsFlask(Flask):
+    json_provider_class = OrjsonProvider
+
     def dispatch_request(self):
         """Run the view, then commit its transaction: one place owns the commit.
 
@@ -50,7 +53,6 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         RATELIMIT_STORAGE_URI=app.config["RATELIMIT_STORAGE_URI"],
-        JSON_SORT_KEYS=False,
     )
     if app.config["DATABASE_URL"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
