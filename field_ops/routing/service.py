@@ -24,6 +24,7 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
+from field_ops.accounts.models import Account
 from field_ops.core.audit import record_audit
 from field_ops.core.concurrency import lock_lot_day
 from field_ops.core.db import utcnow
@@ -728,7 +729,27 @@ def _my_route_statement() -> Select:
         )
         .order_by(Route.id.desc())
         .limit(1)
-        .options(lazyload(Route.rep), joinedload(Route.stops).joinedload(Visit.outcome))
+        .options(
+            lazyload(Route.rep),
+            joinedload(Route.stops).joinedload(Visit.outcome),
+            # The stop's account as the phone shows it (MyStopSchema), not the whole record.
+            joinedload(Route.stops)
+            .joinedload(Visit.account)
+            .load_only(
+                Account.account_number,
+                Account.customer_name,
+                Account.phone,
+                Account.address_line1,
+                Account.address_line2,
+                Account.city,
+                Account.state,
+                Account.postal_code,
+                Account.latitude,
+                Account.longitude,
+                Account.amount_due,
+                Account.days_past_due,
+            ),
+        )
     )
 
 
