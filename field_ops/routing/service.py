@@ -484,21 +484,28 @@ def _place(
     day: PlanningDay, problems: list[solver.Problem], vehicle_reps: list[int], deadline: float, seed: int
 ) -> Placement:
     """Step 3, full mode: solve "every visit" and "as many as fit, by priority" side by side and
-    keep the better plan: more prize served, then less driving. Touches no database state."""
+    keep the better plan: more prize served, then less driving. A day that surely cannot hold
+    every visit runs the prize-collecting model twice instead, with two seeds. Touches no
+    database state."""
     sequences: dict[int, list[int]] = {rep_id: [] for rep_id in vehicle_reps}
     if not problems:
         return Placement(sequences=sequences, dropped=[])
-    jobs = problems[0].jobs
-    plans = solver.solve_side_by_side(problems, deadline=deadline, seed=seed)
+    everyone, prize_collecting = problems
+    jobs = prize_collecting.jobs
+    if solver.cannot_serve_every_job(everyone):
+        plans = solver.solve_side_by_side(
+            [prize_collecting, prize_collecting], deadline=deadline, seeds=[seed + 1, seed]
+        )
+    else:
+        plans = solver.solve_side_by_side(problems, deadline=deadline, seeds=[seed, seed])
 
     def score(result: solver.Plan) -> tuple[int, int]:
+        if not result.feasible:
+            return -1, 0
         served = sum(jobs[stop.job].prize for route in result.routes for stop in route.stops)
         return served, -result.distance
 
-    everyone, prize_collecting = plans
-    best = prize_collecting
-    if everyone is not None and everyone.feasible and score(everyone) >= score(prize_collecting):
-        best = everyone
+    best = max((plan for plan in plans if plan is not None), key=score)
     placed: set[int] = set()
     for route in best.routes:
         sequences[vehicle_reps[route.vehicle]] = [jobs[stop.job].location for stop in route.stops]

@@ -192,6 +192,9 @@ WORKERS = 2
 
 # How often a worker checks that the process that started it is still there.
 PARENT_CHECK_SECONDS = 1.0
+# Solves run at a lower CPU priority than the web workers: a busy office planning lots takes
+# what the requests leave, and a rep's request never waits behind a solve.
+SOLVER_NICENESS = 10
 
 
 def _ready() -> bool:
@@ -212,9 +215,11 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _watch_parent(parent_pid: int) -> None:
-    """In each worker: exit when the process that owns the pool is gone, however it ended (a
-    SIGKILL runs no clean-up), so no worker, and then no fork server, outlives the service."""
+def _start_worker(parent_pid: int) -> None:
+    """In each worker: yield the CPU to requests, and exit when the process that owns the pool is
+    gone, however it ended (a SIGKILL runs no clean-up), so no worker, and then no fork server,
+    outlives the service."""
+    os.nice(SOLVER_NICENESS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent shuts the pool
 
     def watch() -> None:
@@ -265,7 +270,7 @@ def warm_up(*, wait: bool = False) -> None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([__name__])
             _pool = ProcessPoolExecutor(
-                max_workers=WORKERS, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),)
+                max_workers=WORKERS, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
             )
             # Not a daemon: a process that exits while its workers start waits for them, rather
             # than leaving the fork server a half-started worker.
@@ -289,8 +294,9 @@ def _reset_pool() -> None:
         _pool, _ = None, _pool_warm.clear()
 
 
-def solve_side_by_side(problems: list[Problem], *, deadline: float, seed: int = 42) -> list[Plan | None]:
-    """Solve each problem in its own worker process, all finishing by `deadline`; plans in order.
+def solve_side_by_side(problems: list[Problem], *, deadline: float, seeds: list[int]) -> list[Plan | None]:
+    """Solve each problem (with its seed) in its own worker process, all finishing by `deadline`;
+    plans in order.
 
     While the workers are still starting, only the last problem is solved, here, with the whole
     remaining budget (its plan is the last; the others are None): a cold start never costs time.
@@ -298,8 +304,31 @@ def solve_side_by_side(problems: list[Problem], *, deadline: float, seed: int = 
     warm_up()
     if _pool_warm.is_set():
         try:
-            futures = [_pool.submit(solve, problem, deadline=deadline, seed=seed) for problem in problems]
+            futures = [
+                _pool.submit(solve, problem, deadline=deadline, seed=seed)
+                for problem, seed in zip(problems, seeds, strict=True)
+            ]
             return [future.result() for future in futures]
         except (BrokenProcessPool, AttributeError):
             _reset_pool()  # a worker died (killed, out of memory): solve here this once
-    return [None] * (len(problems) - 1) + [solve(problems[-1], deadline=deadline, seed=seed)]
+    return [None] * (len(problems) - 1) + [solve(problems[-1], deadline=deadline, seed=seeds[-1])]
+
+
+def cannot_serve_every_job(problem: Problem) -> bool:
+    """True when no plan can serve every job: the service time plus the shortest possible drive to
+    each job exceeds all the vehicles' working time together. A quick bound, no solve: False
+    does not promise the day fits."""
+    if len(problem.duration_matrices) != 1 or not problem.jobs:
+        return False
+    durations = np.asarray(problem.duration_matrices[0], dtype=np.float64).copy()
+    np.fill_diagonal(durations, np.inf)
+    locations = [job.location for job in problem.jobs]
+    shortest_drive = durations[:, locations].min(axis=0)
+    needed = sum(job.service_duration for job in problem.jobs) + float(shortest_drive.sum())
+    available = sum(
+        (vehicle.tw_late - vehicle.tw_early) * vehicle.num_available
+        for vehicle in problem.vehicles
+        if vehicle.tw_late != UNBOUNDED
+    )
+    bounded = all(vehicle.tw_late != UNBOUNDED for vehicle in problem.vehicles)
+    return bounded and needed > available

@@ -650,3 +650,23 @@ def test_the_evening_plan_routes_tomorrow_for_each_lot_with_visits_and_no_plan(
     assert saved["route_id"] is not None
     with app.app_context():
         assert plan_unplanned_lots(app.extensions["db_sessionmaker"]) == []
+
+
+def test_a_day_needing_more_time_than_the_shifts_hold_is_known_overfull_before_solving():
+    from field_ops.routing.solver import Job, Problem, Site, Vehicle, cannot_serve_every_job
+
+    def day(visits: int) -> Problem:
+        # Everyone 10 minutes from everyone; one rep on a four-hour shift; one-hour visits.
+        size = visits + 1
+        minutes = [[0 if a == b else 600 for b in range(size)] for a in range(size)]
+        return Problem(
+            num_locations=size,
+            depots=[Site(location=0)],
+            jobs=[Job(location=i + 1, service_duration=3600, tw_early=0, tw_late=4 * 3600) for i in range(visits)],
+            vehicles=[Vehicle(start_depot=0, end_depot=0, tw_early=0, tw_late=4 * 3600)],
+            distance_matrices=[minutes],
+            duration_matrices=[minutes],
+        )
+
+    assert cannot_serve_every_job(day(4))  # 4 x (60 + 10) minutes > 240
+    assert not cannot_serve_every_job(day(3))  # 3 x 70 fits in 240: the solver decides

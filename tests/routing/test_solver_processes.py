@@ -56,3 +56,16 @@ def test_stopping_the_service_stops_the_fork_server_and_its_workers(tmp_path, st
     while not all(gone(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert [pid for pid in pids if not gone(pid)] == []
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX priorities")
+def test_solves_run_at_a_lower_cpu_priority_than_the_service(tmp_path):
+    service, pids = start_service(tmp_path)
+    try:
+        workers = pids[:2]
+        assert all(
+            os.getpriority(os.PRIO_PROCESS, pid) > os.getpriority(os.PRIO_PROCESS, service.pid) for pid in workers
+        )
+    finally:
+        service.send_signal(signal.SIGTERM)
+        service.wait(timeout=20)
