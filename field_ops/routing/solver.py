@@ -19,10 +19,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyvrp
+from pyvrp import IteratedLocalSearchParams, SolveParams
 from pyvrp.exceptions import PenaltyBoundWarning
+from pyvrp.search import NeighbourhoodParams
 from pyvrp.stop import MaxRuntime
 
 UNBOUNDED = np.iinfo(np.int64).max
+# PyVRP's iterated local search keeps a candidate that beats the solution it had this many
+# iterations back (late acceptance). Its default, 300, suits minutes of search; in the seconds a
+# plan gets, a shorter memory converges sooner. Measured on Solomon: at 1 s, 300 -> 50 took the
+# mean gap from 0.85 % to 0.53 %; at 5 s, 50 was worse than 300 (0.32 % vs 0.23 %). So the
+# memory grows with the budget: 50 per second, at most PyVRP's default. Likewise a short search
+# looks at each client's 30 nearest neighbours rather than 50 (Solomon at 1 s: 0.53 % -> 0.47 %;
+# the 120-visit lot-day's km ratio to a 30 s solve: 1.021 -> 1.012).
+SEARCH_HISTORY_PER_SECOND = 50
+SEARCH_HISTORY_MIN, SEARCH_HISTORY_MAX = 50, 300
+SHORT_SEARCH_SECONDS, SHORT_SEARCH_NEIGHBOURS = 5.0, 30
 # A solve that starts late (a cold worker) still gets this long: small days need only milliseconds.
 MIN_SOLVE_SECONDS = 0.05
 
@@ -132,6 +144,14 @@ def _problem_data(problem: Problem) -> pyvrp.ProblemData:
     )
 
 
+def _search_params(time_limit_s: float) -> SolveParams:
+    history = int(min(SEARCH_HISTORY_MAX, max(SEARCH_HISTORY_MIN, SEARCH_HISTORY_PER_SECOND * time_limit_s)))
+    neighbourhood = NeighbourhoodParams()
+    if time_limit_s < SHORT_SEARCH_SECONDS:
+        neighbourhood = NeighbourhoodParams(num_neighbours=SHORT_SEARCH_NEIGHBOURS)
+    return SolveParams(ils=IteratedLocalSearchParams(history_length=history), neighbourhood=neighbourhood)
+
+
 def solve(
     problem: Problem, *, time_limit_s: float | None = None, deadline: float | None = None, seed: int = 42
 ) -> Plan:
@@ -150,7 +170,14 @@ def solve(
     with warnings.catch_warnings():
         # An infeasible day is an expected answer here (the caller then drops visits by prize).
         warnings.simplefilter("ignore", PenaltyBoundWarning)
-        result = pyvrp.solve(data, stop=MaxRuntime(time_limit_s), seed=seed, collect_stats=False, display=False)
+        result = pyvrp.solve(
+            data,
+            stop=MaxRuntime(time_limit_s),
+            seed=seed,
+            collect_stats=False,
+            display=False,
+            params=_search_params(time_limit_s),
+        )
     solution = result.best
     routes = []
     planned: set[int] = set()
