@@ -111,14 +111,17 @@ def _isolated(request, app):
     with app.app_context():
         connection = get_engine().connect()
     outer = connection.begin()
-    maker = app.extensions["db_sessionmaker"]
+    maker, read_maker = app.extensions["db_sessionmaker"], app.extensions["db_read_sessionmaker"]
     app.extensions["db_sessionmaker"] = _OneThreadSessions(
         bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
     )
+    # Reads join the test's transaction too (their own transaction-less sessions are exercised
+    # by the tests that commit for real).
+    app.extensions["db_read_sessionmaker"] = None
     try:
         yield
     finally:
-        app.extensions["db_sessionmaker"] = maker
+        app.extensions["db_sessionmaker"], app.extensions["db_read_sessionmaker"] = maker, read_maker
         outer.rollback()
         connection.close()
         limiter.reset()
