@@ -172,10 +172,9 @@ def _postgresql_engine(url: str, settings: Mapping[str, Any], **engine_kwargs: A
 
 def _may_write() -> bool:
     """A request that may write takes SQLite's write lock up front; reads (GET, HEAD, OPTIONS)
-    never do. CLI commands and jobs outside a request count as writers."""
-    if not has_request_context():
-        return True
-    return request.method not in {"GET", "HEAD", "OPTIONS"}
+    never do, but for a view marked `writes_on_read`. CLI commands and jobs outside a request
+    count as writers."""
+    return not _is_read_request()
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
