@@ -269,12 +269,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(target: str, workers: int, env: dict[str, str]) -> Iterator[str]:
+def gunicorn(target: str, workers: int, env: dict[str, str], threads: int = 1) -> Iterator[str]:
     port = free_port()
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
         "--workers",
         str(workers),
+        "--threads",
+        str(threads),
         "--bind",
         f"127.0.0.1:{port}",
         "--log-level",
@@ -501,6 +503,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (1: sync workers)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each scenario; figures are their medians")
     parser.add_argument("--max-requests", type=int, default=100_000, help="stop a run after this many requests")
     parser.add_argument("--scenarios", nargs="+", default=["route", "day"], choices=["route", "day"])
@@ -535,14 +538,14 @@ def main() -> None:
         }
         print(
             f"locust: {args.users} users, no wait, {args.seconds} s (at most {args.max_requests} requests) per run; "
-            f"gunicorn --workers {args.workers} on 127.0.0.1; {args.repeat} run(s) each"
+            f"gunicorn --workers {args.workers} --threads {args.threads} on 127.0.0.1; {args.repeat} run(s) each"
         )
         results: dict[str, tuple[list, list]] = {scenario: ([], []) for scenario in args.scenarios}
         offset = 0
         try:
             with (
-                gunicorn("wsgi:app", args.workers, env) as service_url,
-                gunicorn("benchmarks.load_bare:app", args.workers, env) as bare_url,
+                gunicorn("wsgi:app", args.workers, env, args.threads) as service_url,
+                gunicorn("benchmarks.load_bare:app", args.workers, env, args.threads) as bare_url,
             ):
                 warm_up(service_url, data)
                 warm_up(bare_url, data)
