@@ -16,6 +16,7 @@ from field_ops.core.config import load_config, resolve_secret_key
 from field_ops.core.json_responses import OrjsonProvider
 
 API_VERSION = "1.0.0"
+_startup_frozen = False
 
 
 class FieldOpsFlask(Flask):
@@ -78,8 +79,12 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
 
     scheduler.init_app(app)
     # What is loaded by now (modules, the API's schemas, the spec) lives as long as the process:
-    # keeping it out of the garbage collector's scans spares every request ~100 ms pauses.
-    gc.freeze()
+    # keeping it out of the garbage collector's scans spares requests ~100 ms pauses. Once per
+    # process: later apps (tests, tools) would freeze their predecessors' garbage.
+    global _startup_frozen
+    if not _startup_frozen:
+        gc.freeze()
+        _startup_frozen = True
     return app
 
 

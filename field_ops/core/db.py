@@ -220,7 +220,8 @@ def _is_read_request() -> bool:
     if not has_request_context() or request.method not in READ_METHODS:
         return False
     view = current_app.view_functions.get(request.endpoint or "")
-    return not getattr(view, "writes_on_read", False)
+    method = getattr(getattr(view, "view_class", None), request.method.lower(), None)  # a MethodView's
+    return not (getattr(view, "writes_on_read", False) or getattr(method, "writes_on_read", False))
 
 
 def get_session() -> Session:

@@ -70,7 +70,7 @@ def _converter(field: fields.Field) -> Converter:
         general = field._serialize
         return lambda value, attr, obj: value if value is None or type(value) is bool else general(value, attr, obj)
     if kind is fields.Date and field.format in (None, "iso", "iso8601"):
-        return lambda value, attr, obj: None if value is None else value.isoformat()
+        return lambda value, attr, obj: None if value is None else dt.date.isoformat(value)
     if issubclass(kind, fields.DateTime) and getattr(kind, "_serialize_in_utc", False) and field.format == "iso":
         # Timestamp: an aware value is emitted in UTC.
         utc = dt.UTC
@@ -193,9 +193,12 @@ class CompiledDump:
     """Schema mixin: `dump` runs the compiled plan, then the schema's post_dump hooks as usual."""
 
     def compiled(self) -> Callable[[Any], dict]:
-        dump_one = self.__dict__.get("_compiled_dump")
-        if dump_one is None:
-            dump_one = self.__dict__["_compiled_dump"] = compile_schema(self)
+        # Keyed by the fields it was built from: a copy narrowed with `only` (as Nested makes
+        # from a schema instance) gets its own plan.
+        compiled_for, dump_one = self.__dict__.get("_compiled_dump", (None, None))
+        if compiled_for is not self.dump_fields:
+            dump_one = compile_schema(self)
+            self.__dict__["_compiled_dump"] = (self.dump_fields, dump_one)
         return dump_one
 
     def dump(self, obj: Any, *, many: bool | None = None):

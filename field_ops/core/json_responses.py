@@ -19,6 +19,10 @@ class OrjsonProvider(DefaultJSONProvider):
             return super().response(*args, **kwargs)  # indented, for a person reading
         body = self._prepare_response_obj(args, kwargs)
         options = _OPTIONS | orjson.OPT_SORT_KEYS if self.sort_keys else _OPTIONS
-        return self._app.response_class(
-            orjson.dumps(body, default=self.default, option=options), mimetype=self.mimetype
-        )
+        try:
+            encoded = orjson.dumps(body, default=self.default, option=options)
+        except TypeError:  # orjson.JSONEncodeError is one
+            # What orjson refuses and the standard library writes: integers beyond 64 bits, lone
+            # surrogates, float subclasses (a batch item may echo back any such value it was sent).
+            return super().response(*args, **kwargs)
+        return self._app.response_class(encoded, mimetype=self.mimetype)

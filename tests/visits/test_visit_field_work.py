@@ -316,3 +316,16 @@ def test_a_batch_is_limited_to_100_items(client, rep_headers):
     response = client.post("/api/v1/visits/outcomes:batch", json={"items": items}, headers=rep_headers)
     assert response.status_code == 422
     assert "items" in response.json["errors"]
+
+
+def test_a_batch_item_with_an_absurd_visit_id_is_refused_alone_and_the_rest_kept(app, client, rep_headers, visit):
+    assert check_in(client, rep_headers, visit.id).status_code == 200
+    items = [
+        {"visit_id": visit.id, "idempotency_key": "ok-1", "outcome": "not_home"},
+        {"visit_id": 10**20, "idempotency_key": "huge", "outcome": "not_home"},
+    ]
+    response = client.post("/api/v1/visits/outcomes:batch", json={"items": items}, headers=rep_headers)
+    assert response.status_code == 207, response.get_data(as_text=True)
+    assert [r["status"] for r in response.json["results"]] == [201, 422]
+    assert response.json["results"][1]["visit_id"] == 10**20
+    assert outcome_count(app, visit.id) == 1
