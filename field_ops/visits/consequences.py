@@ -21,6 +21,9 @@ FOLLOW_UP_RAISED_BY = {
 def apply_outcome_consequences(session: Session, *, actor: User, visit: Visit, outcome: Outcome) -> None:
     """In the outcome's transaction: a collected payment is recorded, a promise made, and a
     skip trace or dealership appointment raised (due the same lot-local day)."""
+    kind = FOLLOW_UP_RAISED_BY.get(outcome.outcome)
+    if kind is None and outcome.outcome not in (OutcomeCode.PAYMENT_COLLECTED, OutcomeCode.PROMISE_TO_PAY):
+        return  # nothing follows (not home, refused...): no need to read the lot's day
     day = lot_date(session, visit.dealership_id, outcome.recorded_at)
     if outcome.outcome == OutcomeCode.PAYMENT_COLLECTED:
         record_payment(
@@ -44,7 +47,6 @@ def apply_outcome_consequences(session: Session, *, actor: User, visit: Visit, o
             promise_date=outcome.promise_date,
             promise_amount=outcome.promise_amount,
         )
-    kind = FOLLOW_UP_RAISED_BY.get(outcome.outcome)
     if kind is not None:
         cause = visit_cause(kind, visit.id, visit.dealership_id, visit.account_id, day)
         raise_follow_ups(session, actor=actor, causes=[cause])

@@ -11,7 +11,7 @@ from flask import current_app
 from geopy.distance import geodesic
 from sqlalchemy import Select, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from field_ops.accounts.models import Account
 from field_ops.accounts.service import learn_pin_from_check_in
@@ -475,7 +475,11 @@ def record_outcome(session: Session, *, actor: User, visit_id: int, fields: dict
     # Serialise outcomes per visit: a second writer waits on this lock, then reads (afresh, with
     # its outcome) what the first one left.
     locked = (
-        select(Visit).where(Visit.id == visit_id).with_for_update(of=Visit).execution_options(populate_existing=True)
+        select(Visit)
+        .where(Visit.id == visit_id)
+        .options(joinedload(Visit.outcome))  # in the same statement, not a second one
+        .with_for_update(of=Visit)
+        .execution_options(populate_existing=True)
     )
     visit = session.scalars(locked).first()
     if visit is None:
