@@ -59,7 +59,21 @@ from field_ops.visits.models import Visit
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-ZONE = "America/Chicago"
+# The lots' zone: one where it is daytime now, since check-ins and outcomes are refused outside
+# the customer's contact hours (08:00-21:00), and a run at any hour should measure the same day.
+US_ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Anchorage",
+            "Pacific/Honolulu", "Pacific/Guam"]  # fmt: skip
+
+
+def daytime_zone() -> str:
+    def distance_from_one_pm(zone: str) -> float:
+        local = datetime.now(ZoneInfo(zone))
+        return abs(local.hour + local.minute / 60 - 13)
+
+    return min(US_ZONES, key=distance_from_one_pm)
+
+
+ZONE = daytime_zone()
 BASE = (36.359, -94.1966)
 TOKEN_TTL_SECONDS = 4 * 3600
 WINDOWS = [("08:00", "18:00"), ("09:00", "12:00"), ("13:00", "17:00"), ("10:00", "14:00"), ("14:00", "18:00")]
