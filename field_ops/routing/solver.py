@@ -214,7 +214,10 @@ def solve(
 _pool: ProcessPoolExecutor | None = None
 _pool_warm = threading.Event()
 _pool_lock = threading.Lock()
-WORKERS = 2
+WORKERS = 2  # started with the service: one plan's two side-by-side solves
+# Plans of several lots at once in one process (threaded server workers) each get their own
+# solver processes, started on demand, rather than queueing behind one another's budget.
+MAX_WORKERS = 8
 
 
 # How often a worker checks that the process that started it is still there.
@@ -297,7 +300,7 @@ def warm_up(*, wait: bool = False) -> None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([__name__])
             _pool = ProcessPoolExecutor(
-                max_workers=WORKERS, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
+                max_workers=MAX_WORKERS, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
             )
             # Not a daemon: a process that exits while its workers start waits for them, rather
             # than leaving the fork server a half-started worker.

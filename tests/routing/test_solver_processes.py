@@ -73,3 +73,42 @@ def test_solves_run_at_a_lower_cpu_priority_than_the_service(tmp_path):
     finally:
         service.send_signal(signal.SIGTERM)
         service.wait(timeout=20)
+
+
+def test_two_plans_at_once_in_one_process_each_get_their_own_solver_processes():
+    """A threaded server plans two lots at once: the second plan's solves start now, not after
+    the first plan's budget (when it would have almost no time left)."""
+    import threading
+
+    from field_ops.routing import solver
+
+    size = 8
+    minutes = [[0 if a == b else 300 for b in range(size)] for a in range(size)]
+    problem = solver.Problem(
+        num_locations=size,
+        depots=[solver.Site(location=0)],
+        jobs=[
+            solver.Job(location=i, service_duration=600, tw_early=0, tw_late=8 * 3600, required=True)
+            for i in range(1, size)
+        ],
+        vehicles=[solver.Vehicle(start_depot=0, end_depot=0, tw_early=0, tw_late=8 * 3600, num_available=2)],
+        distance_matrices=[minutes],
+        duration_matrices=[minutes],
+    )
+    solver.warm_up(wait=True)
+    deadline = time.time() + 1.0
+    finished: list[float] = []
+
+    def plan() -> None:
+        plans = solver.solve_side_by_side([problem, problem], deadline=deadline, seeds=[1, 2])
+        assert all(p is not None and not p.unplanned_jobs for p in plans)
+        finished.append(time.time())
+
+    threads = [threading.Thread(target=plan) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(finished) == 2
+    assert max(finished) < deadline + 0.5
+    assert len(solver._pool._processes) >= 4
