@@ -16,14 +16,13 @@ import argparse
 import random
 import statistics
 import time
-import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
 
+from benchmarks import scratch_database
 from field_ops import create_app
 from field_ops.accounts.models import Account
 from field_ops.core import migrations
@@ -221,15 +220,8 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    server = make_url(args.database_url)
-    name = f"field_ops_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        app = create_app(
-            {"DATABASE_URL": server.set(database=name).render_as_string(hide_password=False), "TESTING": True}
-        )
+    with scratch_database(args.database_url) as url:
+        app = create_app({"DATABASE_URL": url, "TESTING": True})
         with app.app_context():
             migrations.upgrade(get_engine())
         started = time.perf_counter()
@@ -279,10 +271,6 @@ def main() -> None:
             booked = sum(1 for r in results if r["status"] == "booked")
             label = "dry run" if dry_run else "real"
             print(f"  POST /campaigns ({label}): {len(results)} accounts, {booked} booked, {elapsed:.2f} s")
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

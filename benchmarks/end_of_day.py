@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 
+from benchmarks import scratch_database
 from field_ops import create_app
 from field_ops.accounts.models import Account
 from field_ops.core import migrations
@@ -109,39 +107,23 @@ def main() -> None:
     parser.add_argument("--lots", type=int, default=50)
     parser.add_argument("--visits", type=int, default=200)
     args = parser.parse_args()
-    server = os.environ.get("DATABASE_URL")
-    with tempfile.TemporaryDirectory() as folder:
-        if server:
-            url = make_url(server)
-            scratch = f"field_ops_bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{scratch}"'))
-            database_url = url.set(database=scratch).render_as_string(hide_password=False)
-        else:
-            database_url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-        try:
-            app = create_app({"DATABASE_URL": database_url, "TESTING": True})
-            with app.app_context():
-                migrations.upgrade(get_engine())
-            load(app, args.lots, args.visits)
-            with app.app_context():
-                started = time.perf_counter()
-                report = run_end_of_day(app)
-                elapsed = time.perf_counter() - started
-                started = time.perf_counter()
-                second = run_end_of_day(app)
-                again = time.perf_counter() - started
-                get_engine().dispose()
-            dialect = make_url(database_url).get_backend_name()
-            print(f"database: {dialect}; {args.lots} lots x {args.visits} visits")
-            print(f"end-of-day: {elapsed:.2f} s for {len(report.runs)} lot-days; {counts_total(report)}")
-            print(f"failed lot-days: {len(report.failed)}; second run: {again:.2f} s, {len(second.runs)} lot-days")
-        finally:
-            if server:
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
-                admin.dispose()
+    with scratch_database(os.environ.get("DATABASE_URL", "sqlite")) as database_url:
+        app = create_app({"DATABASE_URL": database_url, "TESTING": True})
+        with app.app_context():
+            migrations.upgrade(get_engine())
+        load(app, args.lots, args.visits)
+        with app.app_context():
+            started = time.perf_counter()
+            report = run_end_of_day(app)
+            elapsed = time.perf_counter() - started
+            started = time.perf_counter()
+            second = run_end_of_day(app)
+            again = time.perf_counter() - started
+            get_engine().dispose()
+        dialect = make_url(database_url).get_backend_name()
+        print(f"database: {dialect}; {args.lots} lots x {args.visits} visits")
+        print(f"end-of-day: {elapsed:.2f} s for {len(report.runs)} lot-days; {counts_total(report)}")
+        print(f"failed lot-days: {len(report.failed)}; second run: {again:.2f} s, {len(second.runs)} lot-days")
 
 
 if __name__ == "__main__":

@@ -43,8 +43,9 @@ from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, event, insert, make_url, text
+from sqlalchemy import event, insert
 
+from benchmarks import scratch_database
 from field_ops import create_app
 from field_ops.accounts.models import Account
 from field_ops.auth.access import encode_access_token
@@ -81,21 +82,6 @@ WINDOWS = [("08:00", "18:00"), ("09:00", "12:00"), ("13:00", "17:00"), ("10:00",
 
 def shape(args) -> dict[str, int]:
     return {"lots": args.lots, "reps": args.reps, "accounts": args.accounts, "visits": args.visits}
-
-
-@contextmanager
-def throwaway_database(url: str) -> Iterator[str]:
-    server = make_url(url)
-    name = f"field_ops_load_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _at(day: date, hhmm: str, zone: ZoneInfo) -> datetime:
@@ -529,7 +515,7 @@ def main() -> None:
     args = parser.parse_args()
     secret = secrets.token_urlsafe(48)
     settings = {"SECRET_KEY": secret, "ACCESS_TOKEN_TTL_SECONDS": TOKEN_TTL_SECONDS, "SCHEDULER_ENABLED": False}
-    with throwaway_database(args.database_url) as url:
+    with scratch_database(args.database_url) as url:
         app = create_app({"DATABASE_URL": url, **settings})
         with app.app_context():
             migrations.upgrade(get_engine())

@@ -13,19 +13,16 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from geopy.distance import distance as geodesic_distance
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url
 
+from benchmarks import scratch_database
 from field_ops import create_app
 from field_ops.core import migrations
 from field_ops.core.db import get_engine, transaction
@@ -146,26 +143,6 @@ DAYS = {
 }
 
 
-@contextmanager
-def database(url: str):
-    """A fresh database: a new one on the PostgreSQL server `url`, or a SQLite file."""
-    if not url.startswith("postgresql"):
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-        return
-    server = make_url(url)
-    name = f"field_ops_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
@@ -173,7 +150,7 @@ def main() -> None:
     parser.add_argument("--days", nargs="+", default=list(DAYS), choices=list(DAYS))
     parser.add_argument("--database-url", default=POSTGRES)
     args = parser.parse_args()
-    with database(args.database_url) as url:
+    with scratch_database(args.database_url) as url:
         app = create_app({"DATABASE_URL": url, "TESTING": True})
         with app.app_context():
             migrations.upgrade(get_engine())

@@ -15,13 +15,12 @@ import argparse
 import random
 import statistics
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
 
+from benchmarks import scratch_database
 from field_ops import create_app
 from field_ops.core import migrations
 from field_ops.core.db import get_engine, transaction
@@ -105,13 +104,7 @@ def main() -> None:
     parser.add_argument("--issues", type=int, default=2000)
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    server = make_url(args.database_url)
-    name = f"field_ops_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = server.set(database=name).render_as_string(hide_password=False)
+    with scratch_database(args.database_url) as url:
         app = create_app({"DATABASE_URL": url, "TESTING": True})
         with app.app_context():
             migrations.upgrade(get_engine())
@@ -134,10 +127,6 @@ def main() -> None:
         }
         with app.app_context():
             get_engine().dispose()
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     total = args.lots * args.issues
     print(f"lot issues: {args.lots} lots x {args.issues} issues = {total} on PostgreSQL (built in {built:.1f} s)")
     for label, times in figures.items():

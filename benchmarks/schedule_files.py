@@ -11,19 +11,15 @@ database is created on it and dropped afterwards. `--database-url sqlite` runs o
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import os
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, make_url, text
-
+from benchmarks import scratch_database
 from field_ops import create_app
 from field_ops.accounts.models import Account
 from field_ops.core import migrations
@@ -68,26 +64,6 @@ def build(app, accounts: int, visits: int):
             for n in range(visits)
         )  # fmt: skip
         return lot.id, day
-
-
-@contextlib.contextmanager
-def scratch_database(server_url: str):
-    if server_url == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-        return
-    url = make_url(server_url)
-    name = f"field_ops_bench_{os.getpid()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def timed(call) -> tuple[float, object]:

@@ -16,14 +16,13 @@ import os
 import pstats
 import statistics
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, func, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text, update
 
+from benchmarks import scratch_database
 from field_ops import create_app
 from field_ops.accounts.models import Account
 from field_ops.core import migrations
@@ -87,15 +86,8 @@ def main() -> None:
     args = parser.parse_args()
     # Each visit makes 4 rows for its rep: booked (with its account's row), then two changes.
     visits_per_rep = args.changes // 4
-    url = make_url(os.environ.get("BENCH_DATABASE_URL", SERVER))
-    name = f"field_ops_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        app = create_app(
-            {"DATABASE_URL": url.set(database=name).render_as_string(hide_password=False), "TESTING": True}
-        )
+    with scratch_database(os.environ.get("BENCH_DATABASE_URL", SERVER)) as url:
+        app = create_app({"DATABASE_URL": url, "TESTING": True})
         with app.app_context():
             migrations.upgrade(get_engine())
         rep_ids = build(app, visits_per_rep, args.reps)
@@ -130,10 +122,6 @@ def main() -> None:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
         app.extensions["db_engine"].dispose()
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     print(f"change log: {total_rows} rows, {mine} of them the syncing rep's (others: {args.reps - 1} reps)")
     print(f"catch-up of {mine} changes in pages of {args.page}: {total:.2f} s total, {pages} pages, {items} items")
     print(f"CPU time of the API process (the machine's other load left out): {cpu:.2f} s")
