@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from field_ops.accounts.models import Account
@@ -67,12 +67,9 @@ def visits_by_status(session: Session, period: Period) -> dict[int, dict[str, in
         .where(_visits_in(period))
         .group_by(Visit.dealership_id, Visit.status)
     )
-    figures: dict[int, dict[str, int]] = defaultdict(lambda: {"booked": 0, "completed": 0, "missed": 0, "cancelled": 0})
-    for lot, status, n in session.execute(stmt):
-        figures[lot]["booked"] += n
-        if status in (VisitStatus.COMPLETED, VisitStatus.MISSED, VisitStatus.CANCELLED):
-            figures[lot][status] += n
-    return dict(figures)
+    return _tally_by_lot(
+        session, stmt, "booked", (VisitStatus.COMPLETED.value, VisitStatus.MISSED.value, VisitStatus.CANCELLED.value)
+    )
 
 
 def check_ins_by_site(session: Session, period: Period) -> dict[int, dict[str, int]]:
@@ -142,10 +139,17 @@ def promises_by_status(session: Session, period: Period) -> dict[int, dict[str, 
         .where(_promises_in(period))
         .group_by(Promise.dealership_id, Promise.status)
     )
-    figures: dict[int, dict[str, int]] = defaultdict(lambda: {"made": 0, "kept": 0, "broken": 0, "pending": 0})
+    return _tally_by_lot(
+        session, stmt, "made", (PromiseStatus.KEPT.value, PromiseStatus.BROKEN.value, PromiseStatus.PENDING.value)
+    )
+
+
+def _tally_by_lot(session: Session, stmt: Select, total: str, statuses: tuple[str, ...]) -> dict[int, dict[str, int]]:
+    """Per lot, from (lot, status, count) rows: `total` counts every row, each of `statuses` its own."""
+    figures: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys((total, *statuses), 0))
     for lot, status, n in session.execute(stmt):
-        figures[lot]["made"] += n
-        if status in (PromiseStatus.KEPT, PromiseStatus.BROKEN, PromiseStatus.PENDING):
+        figures[lot][total] += n
+        if status in statuses:
             figures[lot][status] += n
     return dict(figures)
 
