@@ -130,13 +130,13 @@ def compile_schema(schema: Any) -> Callable[[Any], dict]:
         key = field.data_key if field.data_key is not None else name
         attribute = field.attribute or name
         if not field._CHECK_ATTRIBUTE or field.dump_default is not missing:
-            steps.append((index, key, name, None, field.serialize))
+            steps.append((index, key, name, None, None, field.serialize))
         else:
-            steps.append((index, key, name, attribute, _converter(field)))
+            steps.append((index, key, name, attribute, _getter(attribute), _converter(field)))
     namespace["general"] = _general_dump(steps, schema.get_attribute)
     blocks = {"obj": [], "dict": []}
-    for index, key, name, attribute, convert in steps:
-        namespace[f"convert{index}"] = convert
+    for index, key, name, attribute, get, convert in steps:
+        namespace[f"convert{index}"], namespace[f"get{index}"] = convert, get
         call = f"convert{index}(v, {name!r}, obj)"
         for kind, lines in blocks.items():
             if attribute is None:
@@ -144,7 +144,6 @@ def compile_schema(schema: Any) -> Callable[[Any], dict]:
                 lines.append(f"if v is not MISSING: out[{key!r}] = v")
                 continue
             if "." in attribute:
-                namespace[f"get{index}"] = _getter(attribute)
                 lines.append(f"v = get{index}(obj)")
             elif kind == "obj":
                 lines.append(f"v = getattr(obj, {attribute!r}, MISSING)")
@@ -171,15 +170,13 @@ def compile_schema(schema: Any) -> Callable[[Any], dict]:
 
 
 def _general_dump(steps: list, accessor: Callable) -> Callable[[Any], dict]:
-    getters = {index: _getter(attribute) for index, _key, _name, attribute, _convert in steps if attribute}
-
     def dump_one(obj: Any) -> dict:
         out = {}
-        for index, key, name, attribute, convert in steps:
-            if attribute is None:
+        for _index, key, name, _attribute, get, convert in steps:
+            if get is None:
                 value = convert(name, obj, accessor=accessor)
             else:
-                value = getters[index](obj)
+                value = get(obj)
                 if value is not missing:
                     value = convert(value, name, obj)
             if value is not missing:
