@@ -484,9 +484,10 @@ def _place(
     day: PlanningDay, problems: list[solver.Problem], vehicle_reps: list[int], deadline: float, seed: int
 ) -> Placement:
     """Step 3, full mode: solve "every visit" and "as many as fit, by priority" side by side and
-    keep the better plan: more prize served, then less driving. A day that surely cannot hold
-    every visit runs the prize-collecting model twice instead, with two seeds. Touches no
-    database state."""
+    keep the better plan: more prize served, then less driving. When "every visit" shows no
+    feasible plan early in its solve, its process spends the rest on the prize-collecting model
+    with another seed; a day that surely cannot hold every visit (a bound, no solve) runs the
+    prize-collecting model twice from the start. Touches no database state."""
     sequences: dict[int, list[int]] = {rep_id: [] for rep_id in vehicle_reps}
     if not problems:
         return Placement(sequences=sequences, dropped=[])
@@ -497,7 +498,9 @@ def _place(
             [prize_collecting, prize_collecting], deadline=deadline, seeds=[seed + 1, seed]
         )
     else:
-        plans = solver.solve_side_by_side(problems, deadline=deadline, seeds=[seed, seed])
+        plans = solver.solve_side_by_side(
+            problems, deadline=deadline, seeds=[seed + 1, seed], fallbacks=[prize_collecting, None]
+        )
 
     def score(result: solver.Plan) -> tuple[int, int]:
         if not result.feasible:

@@ -37,6 +37,10 @@ SEARCH_HISTORY_MIN, SEARCH_HISTORY_MAX = 50, 300
 SHORT_SEARCH_SECONDS, SHORT_SEARCH_NEIGHBOURS = 5.0, 30
 # A solve that starts late (a cold worker) still gets this long: small days need only milliseconds.
 MIN_SOLVE_SECONDS = 0.05
+# A solve with a fallback model gives up on its own model when it has no feasible solution after
+# this share of its time. Days that fit find one in well under a tenth of a 1.5 s solve (the
+# 120-visit lot-day: 0.015-0.16 s over six seeds); a day that cannot hold every visit never does.
+PROBE_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -152,13 +156,36 @@ def _search_params(time_limit_s: float) -> SolveParams:
     return SolveParams(ils=IteratedLocalSearchParams(history_length=history), neighbourhood=neighbourhood)
 
 
+class _GiveUpWhenInfeasible:
+    """PyVRP stopping criterion: the time limit, or sooner, once `probe_s` have passed with no
+    feasible solution found (PyVRP reports an infeasible best as the largest cost)."""
+
+    def __init__(self, time_limit_s: float, probe_s: float) -> None:
+        self.started = time.perf_counter()
+        self.time_limit_s, self.probe_s = time_limit_s, probe_s
+        self.gave_up = False
+
+    def __call__(self, best_cost: float) -> bool:
+        elapsed = time.perf_counter() - self.started
+        if best_cost >= UNBOUNDED and elapsed >= self.probe_s:
+            self.gave_up = True
+        return self.gave_up or elapsed >= self.time_limit_s
+
+
 def solve(
-    problem: Problem, *, time_limit_s: float | None = None, deadline: float | None = None, seed: int = 42
+    problem: Problem,
+    *,
+    time_limit_s: float | None = None,
+    deadline: float | None = None,
+    seed: int = 42,
+    fallback: Problem | None = None,
 ) -> Plan:
     """Solve with a fixed seed and time budget, so the same input gives the same plan.
 
     `deadline` (seconds since the epoch, `time.time()`) instead of `time_limit_s` makes the
-    budget absolute, so time spent reaching a worker process is not added to it.
+    budget absolute, so time spent reaching a worker process is not added to it. With a
+    `fallback` (the same jobs, a model that always has a feasible answer), a `problem` that shows
+    no feasible solution within `PROBE_SHARE` of the time gives the rest to the fallback.
     """
     if deadline is not None:
         time_limit_s = max(deadline - time.time(), MIN_SOLVE_SECONDS)
@@ -166,19 +193,32 @@ def solve(
         raise ValueError("give time_limit_s or deadline")
     if not problem.jobs or not problem.vehicles:
         return Plan(unplanned_jobs=list(range(len(problem.jobs))))
-    data = _problem_data(problem)
+    if fallback is None:
+        return _plan(_search(problem, MaxRuntime(time_limit_s), time_limit_s, seed), len(problem.jobs))
+    probe = _GiveUpWhenInfeasible(time_limit_s, PROBE_SHARE * time_limit_s)
+    solution = _search(problem, probe, time_limit_s, seed)
+    if not probe.gave_up:
+        return _plan(solution, len(problem.jobs))
+    rest = max(time_limit_s - (time.perf_counter() - probe.started), MIN_SOLVE_SECONDS)
+    return _plan(_search(fallback, MaxRuntime(rest), rest, seed), len(fallback.jobs))
+
+
+def _search(problem: Problem, stop, time_limit_s: float, seed: int) -> pyvrp.Solution:
     with warnings.catch_warnings():
         # An infeasible day is an expected answer here (the caller then drops visits by prize).
         warnings.simplefilter("ignore", PenaltyBoundWarning)
         result = pyvrp.solve(
-            data,
-            stop=MaxRuntime(time_limit_s),
+            _problem_data(problem),
+            stop=stop,
             seed=seed,
             collect_stats=False,
             display=False,
             params=_search_params(time_limit_s),
         )
-    solution = result.best
+    return result.best
+
+
+def _plan(solution: pyvrp.Solution, num_jobs: int) -> Plan:
     routes = []
     planned: set[int] = set()
     for route in solution.routes():
@@ -200,7 +240,7 @@ def solve(
         )
     return Plan(
         routes=routes,
-        unplanned_jobs=[i for i in range(len(problem.jobs)) if i not in planned],
+        unplanned_jobs=[i for i in range(num_jobs) if i not in planned],
         distance=int(solution.distance()),
         feasible=bool(solution.is_feasible()),
     )
@@ -324,24 +364,28 @@ def _reset_pool() -> None:
         _pool, _ = None, _pool_warm.clear()
 
 
-def solve_side_by_side(problems: list[Problem], *, deadline: float, seeds: list[int]) -> list[Plan | None]:
-    """Solve each problem (with its seed) in its own worker process, all finishing by `deadline`;
-    plans in order.
+def solve_side_by_side(
+    problems: list[Problem], *, deadline: float, seeds: list[int], fallbacks: list[Problem | None] | None = None
+) -> list[Plan | None]:
+    """Solve each problem (with its seed, and its fallback: see `solve`) in its own worker
+    process, all finishing by `deadline`; plans in order.
 
     While the workers are still starting, only the last problem is solved, here, with the whole
     remaining budget (its plan is the last; the others are None): a cold start never costs time.
     """
+    fallbacks = fallbacks or [None] * len(problems)
     warm_up()
     if _pool_warm.is_set():
         try:
             futures = [
-                _pool.submit(solve, problem, deadline=deadline, seed=seed)
-                for problem, seed in zip(problems, seeds, strict=True)
+                _pool.submit(solve, problem, deadline=deadline, seed=seed, fallback=fallback)
+                for problem, seed, fallback in zip(problems, seeds, fallbacks, strict=True)
             ]
             return [future.result() for future in futures]
         except (BrokenProcessPool, AttributeError):
             _reset_pool()  # a worker died (killed, out of memory): solve here this once
-    return [None] * (len(problems) - 1) + [solve(problems[-1], deadline=deadline, seed=seeds[-1])]
+    last = solve(problems[-1], deadline=deadline, seed=seeds[-1], fallback=fallbacks[-1])
+    return [None] * (len(problems) - 1) + [last]
 
 
 def cannot_serve_every_job(problem: Problem) -> bool:

@@ -670,3 +670,42 @@ def test_a_day_needing_more_time_than_the_shifts_hold_is_known_overfull_before_s
 
     assert cannot_serve_every_job(day(4))  # 4 x (60 + 10) minutes > 240
     assert not cannot_serve_every_job(day(3))  # 3 x 70 fits in 240: the solver decides
+
+
+def test_an_every_visit_solve_that_finds_no_feasible_plan_hands_its_time_to_the_fallback():
+    from field_ops.routing.solver import Job, Problem, Site, Vehicle, cannot_serve_every_job, solve
+
+    # Five half-hour visits that must all start between 09:00 and 10:00, ten minutes apart, for one
+    # rep on a ten-hour shift: the shift holds them all, the window two (09:00, 09:40).
+    size = 6
+    minutes = [[0 if a == b else 600 for b in range(size)] for a in range(size)]
+
+    def day(required: bool) -> Problem:
+        return Problem(
+            num_locations=size,
+            depots=[Site(location=0)],
+            jobs=[
+                Job(
+                    location=i + 1,
+                    service_duration=1800,
+                    tw_early=9 * 3600,
+                    tw_late=10 * 3600,
+                    prize=10**6,
+                    required=required,
+                )
+                for i in range(5)
+            ],
+            vehicles=[Vehicle(start_depot=0, end_depot=0, tw_early=8 * 3600, tw_late=18 * 3600)],
+            distance_matrices=[minutes],
+            duration_matrices=[minutes],
+        )
+
+    every_visit, as_many_as_fit = day(required=True), day(required=False)
+    assert not cannot_serve_every_job(every_visit)  # the bound cannot see it: only a solve can
+    assert not solve(every_visit, time_limit_s=0.2).feasible
+
+    plan = solve(every_visit, time_limit_s=0.2, fallback=as_many_as_fit)
+
+    assert plan.feasible
+    assert [len(route.stops) for route in plan.routes] == [2]
+    assert len(plan.unplanned_jobs) == 3
