@@ -1,8 +1,9 @@
 """Lot-days planned through the HTTP API, on PostgreSQL by default: a day that fits (120 visits
 within 25 km of a lot, 6 reps, mixed windows) and a day that cannot hold every visit (150
 longer visits, mostly two-hour windows). Prints for each the wall time of
-`POST /dealerships/{id}/route-plans` (median of runs), visits placed and total km, next to the
-same request with a 30 s budget.
+`POST /dealerships/{id}/route-plans` (median of runs), visits placed (and by priority: the
+planner serves by priority first, so a plan may place fewer visits of higher priority) and
+total km, next to the same request with a 30 s budget.
 
     python -m benchmarks.lot_day [--runs 3] [--long-budget 30] [--days fits overfull]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres | sqlite]
@@ -20,7 +21,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from geopy.distance import distance as geodesic_distance
-from sqlalchemy import make_url
+from sqlalchemy import make_url, select
 
 from benchmarks import scratch_database
 from field_ops import create_app
@@ -58,7 +59,7 @@ WINDOWS = (
 )
 
 
-def build_lot_day(app, shape: DayShape, code: str, seed: int = 7) -> tuple[int, date]:
+def build_lot_day(app, shape: DayShape, code: str, seed: int = 7) -> tuple[int, date, dict[int, str]]:
     from field_ops.accounts.service import create_account
 
     visits, reps = shape.visits, shape.reps
@@ -124,17 +125,34 @@ def build_lot_day(app, shape: DayShape, code: str, seed: int = 7) -> tuple[int, 
                     status="scheduled",
                 )
             )
-        return lot.id, day
+        session.flush()
+        priorities = dict(session.execute(select(Visit.id, Visit.priority).where(Visit.dealership_id == lot.id)).all())
+        return lot.id, day, priorities
 
 
-def plan_once(client, headers, lot_id: int, day: date) -> tuple[float, int, float]:
+PRIORITIES = ("urgent", "high", "normal", "low")
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    wall: float
+    placed: int
+    km: float
+    by_priority: tuple[int, ...]  # placed urgent, high, normal, low
+
+    def __str__(self) -> str:
+        return f"({self.wall:.2f} s, {self.placed}, {self.km:.1f} km, {'/'.join(map(str, self.by_priority))})"
+
+
+def plan_once(client, headers, lot_id: int, day: date, priorities: dict[int, str]) -> PlanRun:
     started = time.perf_counter()
     response = client.post(f"/api/v1/dealerships/{lot_id}/route-plans", json={"date": day.isoformat()}, headers=headers)
     elapsed = time.perf_counter() - started
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
-    placed = sum(len(route["stops"]) for route in body["routes"])
-    return elapsed, placed, sum(route["total_km"] for route in body["routes"])
+    placed = [priorities[stop["visit_id"]] for route in body["routes"] for stop in route["stops"]]
+    by_priority = tuple(placed.count(priority) for priority in PRIORITIES)
+    return PlanRun(elapsed, len(placed), sum(route["total_km"] for route in body["routes"]), by_priority)
 
 
 DAYS = {
@@ -162,23 +180,26 @@ def main() -> None:
         solver.warm_up(wait=True)  # as wsgi.py does when the server starts
         print(f"database {make_url(url).get_backend_name()}, budget {budget:g} s, median of {args.runs}")
         for name in args.days:
-            shape, (lot_id, day) = DAYS[name], lots[name]
+            shape, (lot_id, day, priorities) = DAYS[name], lots[name]
             app.config["ROUTING_TIME_LIMIT_SECONDS"] = budget
-            runs = [plan_once(client, headers, lot_id, day) for _ in range(args.runs)]
-            wall = statistics.median(run[0] for run in runs)
-            placed = statistics.median(run[1] for run in runs)
-            km = statistics.median(run[2] for run in runs)
+            runs = [plan_once(client, headers, lot_id, day, priorities) for _ in range(args.runs)]
+            wall = statistics.median(run.wall for run in runs)
+            placed = statistics.median(run.placed for run in runs)
+            km = statistics.median(run.km for run in runs)
             app.config["ROUTING_TIME_LIMIT_SECONDS"] = args.long_budget
-            _, long_placed, long_km = plan_once(client, headers, lot_id, day)
+            long = plan_once(client, headers, lot_id, day, priorities)
+            offered = "/".join(str(list(priorities.values()).count(priority)) for priority in PRIORITIES)
             print(f"{name}: {shape.visits} visits of {shape.duration_minutes} min, {shape.reps} reps")
-            print("  runs (wall s, placed, km): " + ", ".join(f"({w:.2f}, {p}, {k:.1f})" for w, p, k in runs))
+            print(
+                f"  runs (wall, placed, km, placed urgent/high/normal/low of {offered}): " + ", ".join(map(str, runs))
+            )
             print(
                 f"  median wall {wall:.2f} s (budget + {wall - budget:.2f} s), "
                 f"placed {placed:g}/{shape.visits}, {km:.1f} km"
             )
-            print(f"  at {args.long_budget:g} s: placed {long_placed}/{shape.visits}, {long_km:.1f} km")
+            print(f"  at {args.long_budget:g} s: {long}")
             print(
-                f"  placed {placed - long_placed:+g} vs {args.long_budget:g} s, km ratio {km / long_km:.4f}", flush=True
+                f"  placed {placed - long.placed:+g} vs {args.long_budget:g} s, km ratio {km / long.km:.4f}", flush=True
             )
 
 
