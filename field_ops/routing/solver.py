@@ -21,7 +21,7 @@ import numpy as np
 import pyvrp
 from pyvrp import IteratedLocalSearchParams, SolveParams
 from pyvrp.exceptions import PenaltyBoundWarning
-from pyvrp.search import NeighbourhoodParams
+from pyvrp.search import NeighbourhoodParams, PerturbationParams
 from pyvrp.stop import MaxRuntime
 
 UNBOUNDED = np.iinfo(np.int64).max
@@ -32,6 +32,11 @@ UNBOUNDED = np.iinfo(np.int64).max
 # memory grows with the budget: 50 per second, at most PyVRP's default. Likewise a short search
 # looks at each client's 30 nearest neighbours rather than 50 (Solomon at 1 s: 0.53 % -> 0.47 %;
 # the 120-visit lot-day's km ratio to a 30 s solve: 1.021 -> 1.008).
+# A prize-collecting model (some visits optional) does better with smaller kicks: at most 10
+# perturbations per iteration rather than 25. Measured on the 150-visit overfull lot-day, 12 seeds
+# at 1.5 s: visits served median 110 -> 112, prize by priority up by one normal visit's worth.
+# On Solomon (every client required) it was worse (mean gap 0.53 % -> 1.15 %), so only there.
+PRIZE_COLLECTING_MAX_PERTURBATIONS = 10
 SEARCH_HISTORY_PER_SECOND = 50
 SEARCH_HISTORY_MIN, SEARCH_HISTORY_MAX = 50, 300
 SHORT_SEARCH_SECONDS, SHORT_SEARCH_NEIGHBOURS = 5.0, 30
@@ -148,12 +153,17 @@ def _problem_data(problem: Problem) -> pyvrp.ProblemData:
     )
 
 
-def _search_params(time_limit_s: float) -> SolveParams:
+def _search_params(time_limit_s: float, *, prize_collecting: bool = False) -> SolveParams:
     history = int(min(SEARCH_HISTORY_MAX, max(SEARCH_HISTORY_MIN, SEARCH_HISTORY_PER_SECOND * time_limit_s)))
     neighbourhood = NeighbourhoodParams()
     if time_limit_s < SHORT_SEARCH_SECONDS:
         neighbourhood = NeighbourhoodParams(num_neighbours=SHORT_SEARCH_NEIGHBOURS)
-    return SolveParams(ils=IteratedLocalSearchParams(history_length=history), neighbourhood=neighbourhood)
+    perturbation = PerturbationParams()
+    if prize_collecting:
+        perturbation = PerturbationParams(max_perturbations=PRIZE_COLLECTING_MAX_PERTURBATIONS)
+    return SolveParams(
+        ils=IteratedLocalSearchParams(history_length=history), neighbourhood=neighbourhood, perturbation=perturbation
+    )
 
 
 class _GiveUpWhenInfeasible:
@@ -213,7 +223,7 @@ def _search(problem: Problem, stop, time_limit_s: float, seed: int) -> pyvrp.Sol
             seed=seed,
             collect_stats=False,
             display=False,
-            params=_search_params(time_limit_s),
+            params=_search_params(time_limit_s, prize_collecting=not all(job.required for job in problem.jobs)),
         )
     return result.best
 
