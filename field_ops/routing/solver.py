@@ -32,19 +32,19 @@ UNBOUNDED = np.iinfo(np.int64).max
 # memory grows with the budget: 50 per second, at most PyVRP's default. Likewise a short search
 # looks at each client's 30 nearest neighbours rather than 50 (Solomon at 1 s: 0.53 % -> 0.47 %;
 # the 120-visit lot-day's km ratio to a 30 s solve: 1.021 -> 1.008).
+SEARCH_HISTORY_PER_SECOND = 50
+SEARCH_HISTORY_MIN, SEARCH_HISTORY_MAX = 50, 300
+SHORT_SEARCH_SECONDS, SHORT_SEARCH_NEIGHBOURS = 5.0, 30
 # A prize-collecting model (some visits optional) does better with smaller kicks: at most 10
 # perturbations per iteration rather than 25. Measured on the 150-visit overfull lot-day, 12 seeds
 # at 1.5 s: visits served median 110 -> 112, prize by priority up by one normal visit's worth.
 # On Solomon (every client required) it was worse (mean gap 0.53 % -> 1.15 %), so only there.
 PRIZE_COLLECTING_MAX_PERTURBATIONS = 10
-SEARCH_HISTORY_PER_SECOND = 50
-SEARCH_HISTORY_MIN, SEARCH_HISTORY_MAX = 50, 300
-SHORT_SEARCH_SECONDS, SHORT_SEARCH_NEIGHBOURS = 5.0, 30
 # A solve that starts late (a cold worker) still gets this long: small days need only milliseconds.
 MIN_SOLVE_SECONDS = 0.05
 # A solve with a fallback model gives up on its own model when it has no feasible solution after
-# this share of its time. Days that fit find one in well under a tenth of a 1.5 s solve (the
-# 120-visit lot-day: 0.015-0.16 s over six seeds); a day that cannot hold every visit never does.
+# this share of its time. The 120-visit lot-day that fits finds one after 0.015-0.16 s of a 1.5 s
+# solve (six seeds); a day that cannot hold every visit never does.
 PROBE_SHARE = 0.25
 
 
