@@ -1,9 +1,9 @@
 """Lot-days planned through the HTTP API, on PostgreSQL by default: a day that fits (120 visits
 within 25 km of a lot, 6 reps, mixed windows) and a day that cannot hold every visit (150
 longer visits, mostly two-hour windows). Prints for each the wall time of
-`POST /dealerships/{id}/route-plans` (median of runs), visits placed (and by priority: the
-planner serves by priority first, so a plan may place fewer visits of higher priority) and
-total km, next to the same request with a 30 s budget.
+`POST /dealerships/{id}/route-plans` (median of runs), visits placed, in all and by priority
+(the planner weighs priority first: of two plans, the one with fewer visits can be the better),
+and total km, next to the same request with a 30 s budget.
 
     python -m benchmarks.lot_day [--runs 3] [--long-budget 30] [--days fits overfull]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres | sqlite]
