@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import itertools
 import os
-import tempfile
 import threading
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
+from benchmarks import scratch_database
 from field_ops import create_app
 from field_ops.audit import append_only
 from field_ops.core import migrations
@@ -33,22 +30,8 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    server_url = os.environ.get("TEST_DATABASE_URL")
-    if not server_url:
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'test.sqlite3'}"
-        return
-    url = make_url(server_url)
-    name = f"field_ops_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(os.environ.get("TEST_DATABASE_URL") or "sqlite", label="test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

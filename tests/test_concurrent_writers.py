@@ -3,37 +3,18 @@ route plans hold when the requests really overlap (threads, each with its own co
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 
+from tests.concurrency import at_once
 from tests.timing import days_ahead, iso, local, recent_daytime
 
 # Threads, other connections or jobs with their own transactions: data must really commit.
 pytestmark = pytest.mark.real_commits
 
 WRITERS = 20
-
-
-def at_once(app, n, request):
-    """Run `request(client, i)` in n threads released together; returns the responses."""
-    barrier = threading.Barrier(n)
-    answers: list = [None] * n
-
-    def run(i):
-        client = app.test_client()
-        barrier.wait()
-        answers[i] = request(client, i)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert all(answer is not None for answer in answers)
-    return answers
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -10,6 +9,7 @@ import jwt
 import pytest
 import redis
 
+from tests.concurrency import at_once
 from tests.conftest import PASSWORD
 
 
@@ -208,19 +208,8 @@ def test_failed_login_counters_are_shared_across_worker_processes_through_redis(
 @pytest.mark.real_commits
 def test_twenty_wrong_passwords_at_once_for_one_email_get_at_most_five_tries(app, make_user):
     user = make_user()
-    barrier = threading.Barrier(20)
-    statuses: list[int] = []
-
-    def guess():
-        client = app.test_client()
-        barrier.wait()
-        statuses.append(client.post("/api/v1/auth/token", json={"email": user.email, "password": "x"}).status_code)
-
-    threads = [threading.Thread(target=guess) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    answers = at_once(app, 20, lambda c, _: c.post("/api/v1/auth/token", json={"email": user.email, "password": "x"}))
+    statuses = [answer.status_code for answer in answers]
     assert len(statuses) == 20
     print(f"20 concurrent wrong passwords for one email: {statuses.count(401)} x 401, {statuses.count(429)} x 429")
     assert statuses.count(401) == 5, sorted(statuses)

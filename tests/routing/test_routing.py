@@ -11,6 +11,7 @@ from sqlalchemy import event
 
 from field_ops.accounts.models import Account
 from field_ops.core.db import get_engine, transaction
+from tests.concurrency import at_once
 from tests.timing import days_ahead, local, local_today, recent_daytime
 
 LOT = (36.359, -94.1966)
@@ -397,19 +398,7 @@ def test_two_planners_of_one_lot_day_at_once_leave_one_whole_plan(app, office, l
     make_user("rep", dealerships=[lot])
     make_user("rep", dealerships=[lot])
     visits = [place_visit(0.01 * i, -0.02) for i in range(6)]
-    barrier = threading.Barrier(2)
-    statuses = []
-
-    def run():
-        client = app.test_client()
-        barrier.wait()
-        statuses.append(plan(client, office, lot, day).status_code)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    statuses = [response.status_code for response in at_once(app, 2, lambda c, _: plan(c, office, lot, day))]
     assert sorted(statuses) in ([200, 200], [200, 409])
     client = app.test_client()
     routes = client.get(f"/api/v1/routes?date={day.isoformat()}", headers=office).json

@@ -1,5 +1,4 @@
 import json
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -7,6 +6,7 @@ import pytest
 
 from field_ops.core.db import get_session
 from field_ops.visits.models import Outcome
+from tests.concurrency import at_once
 from tests.timing import days_ahead, iso, local_today, recent_daytime
 
 HOME = (36.37, -94.21)
@@ -256,22 +256,9 @@ def test_two_identical_requests_arriving_at_once_record_one_outcome(app, rep_hea
         headers=rep_headers,
     )
     body = {"outcome": "payment_collected", "amount_collected": "99.99", "payment_method": "cash"}
-    barrier = threading.Barrier(4)
-    answers = []
-
-    def send():
-        client = app.test_client()
-        barrier.wait()
-        response = client.post(
-            f"/api/v1/visits/{visit.id}/outcome", json=body, headers={**rep_headers, "Idempotency-Key": "flaky-line"}
-        )
-        answers.append((response.status_code, response.get_data()))
-
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    headers = {**rep_headers, "Idempotency-Key": "flaky-line"}
+    responses = at_once(app, 4, lambda c, _: c.post(f"/api/v1/visits/{visit.id}/outcome", json=body, headers=headers))
+    answers = [(response.status_code, response.get_data()) for response in responses]
     assert len(answers) == 4
     assert {status for status, _ in answers} == {201}
     assert len({data for _, data in answers}) == 1
