@@ -2,12 +2,14 @@
 PostgreSQL, next to a bare Flask app under the same gunicorn settings in the same run.
 
     .venv/bin/python -m benchmarks.load [--users 20] [--seconds 30] [--workers 2] [--repeat 1]
-        [--max-requests 100000] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+        [--client fast|requests] [--max-requests 100000]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 Builds a generated data set in a throwaway database (50 lots, 300 reps, 30,000 accounts, 5,000
 visits on the day; each rep's route written directly as a planned route would be: 16 stops for
 the first rep of a lot, 9 for the others, the rest of the day unrouted), then for each scenario
-runs locust headless (no wait between requests, bounded in time and requests, 127.0.0.1 only):
+runs locust headless (no wait between requests, bounded in time and requests, 127.0.0.1 only;
+FastHttpUser unless `--client requests`):
 
 - `route`: every user a rep reading `GET /me/route`;
 - `day`: reps (route, `/sync`, check-in and outcome at the next stop) and office staff (book
@@ -344,6 +346,7 @@ def run_locust(url: str, scenario: str, users_file: str, args, offset: int) -> d
             "LOAD_SCENARIO": scenario,
             "LOAD_MAX_REQUESTS": str(args.max_requests),
             "LOAD_OFFSET": str(offset),
+            "LOAD_CLIENT": args.client,
         }
         finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         if not Path(prefix + "_stats.csv").exists():
@@ -504,6 +507,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (1: sync workers)")
+    parser.add_argument(
+        "--client",
+        choices=["fast", "requests"],
+        default="fast",
+        help="locust's HTTP client: FastHttpUser (default) or HttpUser, which needs about twice the CPU per request",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each scenario; figures are their medians")
     parser.add_argument("--max-requests", type=int, default=100_000, help="stop a run after this many requests")
     parser.add_argument("--scenarios", nargs="+", default=["route", "day"], choices=["route", "day"])
@@ -538,7 +547,8 @@ def main() -> None:
         }
         print(
             f"locust: {args.users} users, no wait, {args.seconds} s (at most {args.max_requests} requests) per run; "
-            f"gunicorn --workers {args.workers} --threads {args.threads} on 127.0.0.1; {args.repeat} run(s) each"
+            f"gunicorn --workers {args.workers} --threads {args.threads} on 127.0.0.1; {args.repeat} run(s) each; "
+            f"locust client {args.client}"
         )
         results: dict[str, tuple[list, list]] = {scenario: ([], []) for scenario in args.scenarios}
         offset = 0

@@ -3,7 +3,8 @@
 Read by locust, not imported by the service. The data set (tokens, stops, accounts) comes from
 the JSON file named by LOAD_USERS_FILE; LOAD_SCENARIO is `route` (every user a rep reading
 `GET /me/route`) or `day` (reps and office staff on their whole day); LOAD_MAX_REQUESTS bounds
-the run; LOAD_OFFSET picks which reps and accounts this run uses, so runs never share them.
+the run; LOAD_OFFSET picks which reps and accounts this run uses, so runs never share them;
+LOAD_CLIENT is `fast` (locust's FastHttpUser, geventhttpclient) or `requests` (HttpUser).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
-from locust import HttpUser, constant, events, task
+from locust import FastHttpUser, HttpUser, constant, events, task
 
 DATA = json.loads(Path(os.environ["LOAD_USERS_FILE"]).read_text(encoding="utf-8"))
 SCENARIO = os.environ.get("LOAD_SCENARIO", "day")
@@ -25,6 +26,9 @@ OFFSET = int(os.environ.get("LOAD_OFFSET", "0"))
 _rep_numbers = itertools.count(OFFSET)
 _office_numbers = itertools.count(OFFSET)
 _seen = itertools.count(1)
+# FastHttpUser costs the load generator about half the CPU per request of HttpUser's requests
+# session, and on a small machine the generator shares the cores with the service it measures.
+User = FastHttpUser if os.environ.get("LOAD_CLIENT", "fast") == "fast" else HttpUser
 
 
 @events.request.add_listener
@@ -44,7 +48,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class Rep(HttpUser):
+class Rep(User):
     """A rep: reads the route, checks in at the next stop, records its outcome, syncs."""
 
     weight = 3
@@ -95,7 +99,7 @@ class Rep(HttpUser):
         )
 
 
-class Office(HttpUser):
+class Office(User):
     """A specialist: books visits, plans a lot, exports a schedule, reads the lot-issue ranking."""
 
     weight = 1 if SCENARIO == "day" else 0

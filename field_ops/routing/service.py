@@ -16,13 +16,14 @@ import time as timer
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
+from sqlalchemy import Select, bindparam, inspect, select
+from sqlalchemy.orm import Session, selectinload
 
 from field_ops.accounts.models import Account
 from field_ops.core.audit import record_audit
@@ -40,7 +41,7 @@ from field_ops.users.models import Role, User
 from field_ops.users.scope import get_scoped, scoped
 from field_ops.users.service import active_rep_of_lot, active_reps_of_lot
 from field_ops.visits.errors import ContactRestricted
-from field_ops.visits.models import Visit, VisitKind, VisitStatus
+from field_ops.visits.models import Outcome, Visit, VisitKind, VisitStatus
 from field_ops.visits.rules import check_contact_allowed, contact_hours_on, contact_policy
 
 log = logging.getLogger(__name__)
@@ -730,52 +731,90 @@ def get_route(session: Session, actor: User, route_id: int) -> Route:
     return route
 
 
+class StopVisit(SimpleNamespace):
+    """A visit on `/me/route`, read with Core: its columns as attributes, the model's `check_in`."""
+
+    check_in = Visit.check_in
+
+
+class StopAccount(SimpleNamespace):
+    """A stop's account as the phone shows it (StopAccountSchema), with the model's `address`."""
+
+    address = Account.address
+
+
+class MyRoute(SimpleNamespace):
+    map_url = Route.map_url
+
+
+_ROUTE_KEYS = ("id", "start_at", "end_at", "total_km", "map_urls")
+_STOP_ACCOUNT_KEYS = ("id", "account_number", "customer_name", "phone", "address_line1", "address_line2", "city",
+                      "state", "postal_code", "latitude", "longitude", "amount_due", "days_past_due")  # fmt: skip
+
+
+def _mapped_columns(model: type, keys: tuple[str, ...] | None = None) -> list[tuple[str, Any]]:
+    """(attribute name, column) of a model, in mapper order, or of the given attributes."""
+    attributes = inspect(model).column_attrs
+    return [(a.key, a.columns[0]) for a in attributes if keys is None or a.key in keys]
+
+
 @functools.cache
-def _my_route_statement() -> Select:
-    """Built once per process: every rep's phone reads it all day. One statement: the route, its
-    stops, each stop's account and outcome; the rep is the caller, already loaded."""
-    return (
-        select(Route)
+def _my_route_read() -> tuple[Select, tuple[tuple[str, ...], ...]]:
+    """Built once per process: every rep's phone reads it all day. One Core statement (loading
+    ORM objects cost more than the query itself): a row per stop with the route, the visit, its
+    account and its outcome, or one row with no stop for a route without any. Returns the
+    statement and the attribute names of each part of a row, in order."""
+    routes = Route.__table__
+    route = (
+        select(*(routes.c[key] for key in _ROUTE_KEYS))
         .where(
-            Route.rep_id == bindparam("rep_id"),
-            Route.date == bindparam("day"),
-            Route.dealership_id.in_(bindparam("lots", expanding=True)),
+            routes.c.rep_id == bindparam("rep_id"),
+            routes.c.date == bindparam("day"),
+            routes.c.dealership_id.in_(bindparam("lots", expanding=True)),
         )
-        .order_by(Route.id.desc())
+        .order_by(routes.c.id.desc())
         .limit(1)
-        .options(
-            lazyload(Route.rep),
-            joinedload(Route.stops).joinedload(Visit.outcome),
-            # The stop's account as the phone shows it (MyStopSchema), not the whole record.
-            joinedload(Route.stops)
-            .joinedload(Visit.account)
-            .load_only(
-                Account.account_number,
-                Account.customer_name,
-                Account.phone,
-                Account.address_line1,
-                Account.address_line2,
-                Account.city,
-                Account.state,
-                Account.postal_code,
-                Account.latitude,
-                Account.longitude,
-                Account.amount_due,
-                Account.days_past_due,
-            ),
-        )
+        .subquery("route")
     )
+    parts = [_mapped_columns(Visit), _mapped_columns(Account, _STOP_ACCOUNT_KEYS), _mapped_columns(Outcome)]
+    visits, accounts, outcomes = Visit.__table__, Account.__table__, Outcome.__table__
+    statement = (
+        select(*route.c, *(column for part in parts for _key, column in part))
+        .select_from(
+            route.outerjoin(visits, visits.c.route_id == route.c.id)
+            .outerjoin(accounts, accounts.c.id == visits.c.account_id)
+            .outerjoin(outcomes, outcomes.c.visit_id == visits.c.id)
+        )
+        .order_by(visits.c.sequence)
+    )
+    return statement, (_ROUTE_KEYS, *(tuple(key for key, _column in part) for part in parts))
 
 
-def get_my_route(session: Session, rep: User, day: date | None) -> tuple[date, Route | None]:
-    """The rep's route of `day` (default: today in their dealership's zone), in their lots."""
+def get_my_route(session: Session, rep: User, day: date | None) -> tuple[date, MyRoute | None]:
+    """The rep's route of `day` (default: today in their dealership's zone), in their lots: the
+    route's fields and its `stops` (each a StopVisit with `account` and `outcome`), in order."""
     if day is None:
         day = home_lot_today(session, rep)
     lots = rep.dealership_ids
     if not lots:
         return day, None
-    found = session.scalars(_my_route_statement(), {"rep_id": rep.id, "day": day, "lots": lots})
-    return day, found.unique().first()
+    statement, (route_keys, visit_keys, account_keys, outcome_keys) = _my_route_read()
+    rows = session.connection().execute(statement, {"rep_id": rep.id, "day": day, "lots": lots}).all()
+    if not rows:
+        return day, None
+    visit_at = len(route_keys)
+    account_at = visit_at + len(visit_keys)
+    outcome_at = account_at + len(account_keys)
+    route = MyRoute(**dict(zip(route_keys, rows[0][:visit_at], strict=True)), stops=[])
+    for row in rows:
+        if row[visit_at] is None:  # a route without stops
+            continue
+        visit = StopVisit(**dict(zip(visit_keys, row[visit_at:account_at], strict=True)))
+        visit.account = StopAccount(**dict(zip(account_keys, row[account_at:outcome_at], strict=True)))
+        outcome = row[outcome_at:]
+        visit.outcome = None if outcome[0] is None else SimpleNamespace(**dict(zip(outcome_keys, outcome, strict=True)))
+        route.stops.append(visit)
+    return day, route
 
 
 def route_geojson(route: Route, dealership: Dealership) -> dict[str, Any]:

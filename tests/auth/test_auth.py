@@ -89,6 +89,30 @@ def test_an_expired_access_token_is_refused(client, app, make_user):
     assert "expired" in response.json["detail"]
 
 
+def test_a_token_that_worked_is_refused_once_it_expires(client, app, make_user):
+    user = make_user()
+    app.config["ACCESS_TOKEN_TTL_SECONDS"] = 1
+    try:
+        token = sign_in(client, user).json["access_token"]
+    finally:
+        app.config["ACCESS_TOKEN_TTL_SECONDS"] = 900
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    expires_at = jwt.decode(token, options={"verify_signature": False})["exp"]
+    time.sleep(max(0.0, expires_at - time.time()) + 0.05)
+    response = client.get("/api/v1/me", headers=bearer(token))
+    assert response.status_code == 401
+    assert "expired" in response.json["detail"]
+
+
+def test_a_token_signed_with_another_key_is_refused_even_after_the_real_one_worked(client, app, make_user):
+    user = make_user()
+    token = sign_in(client, user).json["access_token"]
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    claims = jwt.decode(token, options={"verify_signature": False})
+    forged = jwt.encode(claims, "a-key-that-is-not-the-service-s-own-secret", algorithm="HS256")
+    assert client.get("/api/v1/me", headers=bearer(forged)).status_code == 401
+
+
 def test_a_refresh_token_works_once_and_reuse_revokes_the_whole_login(client, make_user):
     user = make_user()
     first = sign_in(client, user).json

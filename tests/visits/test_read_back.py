@@ -145,6 +145,14 @@ def test_a_rep_sees_on_their_route_which_stops_are_done(app, client, rep_headers
     assert first["visit"]["status"] == "completed" and first["visit"]["outcome"] == recorded
     assert first["visit"]["check_in"]["on_site"] is True
     assert then["visit"]["status"] == "scheduled" and then["visit"]["outcome"] is None
+    # Each stop reads as the visit's own page does, and its account as the rep may see it.
+    for stop in mine["stops"]:
+        assert stop["visit"] == client.get(f"/api/v1/visits/{stop['visit']['id']}", headers=rep_headers).json
+        account = client.get(f"/api/v1/accounts/{stop['visit']['account_id']}", headers=rep_headers).json
+        assert stop["account"] == {key: account[key] for key in stop["account"]}
+        assert set(stop["account"]) == {"id", "account_number", "customer_name", "phone", "address", "latitude",
+                                        "longitude", "amount_due", "days_past_due"}  # fmt: skip
+    assert (first["sequence"], then["sequence"]) == (1, 2) and then["eta"] == then["visit"]["eta"]
 
 
 def test_the_audit_trail_filters_by_actor_action_and_time(client, office, admin_headers, make_user, visit, login):
