@@ -20,7 +20,6 @@ from field_ops.audit import append_only
 from field_ops.core import migrations
 from field_ops.core.db import Base, get_engine, transaction
 from field_ops.core.dumping import CompiledDump
-from field_ops.core.limits import limiter
 from field_ops.dealerships.models import Dealership
 from field_ops.users.models import User
 from field_ops.users.service import create_user
@@ -107,7 +106,7 @@ def _isolated(request, app):
         app.extensions["db_sessionmaker"], app.extensions["db_read_sessionmaker"] = maker, read_maker
         outer.rollback()
         connection.close()
-        limiter.reset()
+        app.extensions["login_throttle"].reset()
 
 
 class _OneThreadSessions(sessionmaker):
@@ -138,7 +137,7 @@ def _empty_tables(app) -> None:
                     connection.execute(text(f"DELETE FROM {table}"))
                 for statement in append_only.create_statements("sqlite"):
                     connection.execute(text(statement))
-        limiter.reset()
+        app.extensions["login_throttle"].reset()
 
 
 @pytest.fixture

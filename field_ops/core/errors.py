@@ -1,7 +1,7 @@
 """Every error the service can produce, as RFC 9457 problem+json with a stable `code`.
 
-Domain code raises a `ProblemError` subclass; HTTP exceptions from Flask, webargs and
-Flask-Limiter, database conflicts and stray exceptions are turned into the same shape here.
+Domain code raises a `ProblemError` subclass; HTTP exceptions from Flask and webargs,
+database conflicts and stray exceptions are turned into the same shape here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 from flask import Flask, Response
-from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -312,18 +311,6 @@ def handle_http_exception(error: HTTPException) -> Response:
     return problem_response(status, code, title, detail, errors=errors, headers=headers)
 
 
-def handle_rate_limited(error: RateLimitExceeded) -> Response:
-    rollback_request_session()
-    from field_ops.core.limits import TooManyAttempts, retry_after_seconds
-
-    return _respond(
-        TooManyAttempts(
-            "Too many failed attempts: wait before trying again.",
-            headers={"Retry-After": str(retry_after_seconds())},
-        )
-    )
-
-
 def handle_integrity_error(error: IntegrityError) -> Response:
     rollback_request_session()
     log.info("integrity error turned into 409: %s", error.orig)
@@ -355,7 +342,6 @@ def handle_unexpected(error: Exception) -> Response:
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(ProblemError, handle_problem)
-    app.register_error_handler(RateLimitExceeded, handle_rate_limited)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(OperationalError, handle_operational_error)

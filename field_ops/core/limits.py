@@ -1,22 +1,49 @@
-"""Failed-login throttling (Flask-Limiter). Counters live in `RATELIMIT_STORAGE_URI`: memory on a
-laptop, Redis in production so every worker on every host shares them."""
+"""Failed-login throttling with `limits`. Counters live in `RATELIMIT_STORAGE_URI`: memory on a
+laptop, Redis in production so every worker on every host shares them.
+
+Only the sign-in is limited, so nothing here runs on any other request.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 
 from flask import Flask, current_app, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 
 from field_ops.core.errors import ProblemError
 
 log = logging.getLogger(__name__)
 
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
+
+class TooManyAttempts(ProblemError):
+    status, code, title = 429, "too_many_attempts", "Too many attempts"
+
+
+class LoginThrottle:
+    """The counters of failed sign-ins, per email and per client address (fixed windows)."""
+
+    def __init__(self, storage_uri: str, key_prefix: str = "", enabled: bool = True) -> None:
+        self.storage: Storage = storage_from_string(storage_uri)
+        self.limiter = FixedWindowRateLimiter(self.storage)
+        self.key_prefix = key_prefix
+        self.enabled = enabled
+
+    def reset(self) -> None:
+        self.storage.reset()
+
+
+def login_throttle() -> LoginThrottle:
+    return current_app.extensions["login_throttle"]
+
+
+def client_address() -> str:
+    return request.remote_addr or "127.0.0.1"
 
 
 def login_email_key() -> str:
@@ -26,11 +53,7 @@ def login_email_key() -> str:
 
 
 def login_ip_key() -> str:
-    return f"login-ip:{get_remote_address()}"
-
-
-class TooManyAttempts(ProblemError):
-    status, code, title = 429, "too_many_attempts", "Too many attempts"
+    return f"login-ip:{client_address()}"
 
 
 def claim_login_attempt() -> list[tuple[RateLimitItem, str]]:
@@ -41,17 +64,17 @@ def claim_login_attempt() -> list[tuple[RateLimitItem, str]]:
     Returns the claims; give them back with `release_login_attempt` when the sign-in succeeds,
     so only failures use up the allowance.
     """
-    if not limiter.enabled:
+    throttle = login_throttle()
+    if not throttle.enabled:
         return []
     config = current_app.config
     claimed: list[tuple[RateLimitItem, str]] = []
-    prefix = config.get("RATELIMIT_KEY_PREFIX", "")
     for setting, key in (("LOGIN_FAILURES_PER_EMAIL", login_email_key()), ("LOGIN_FAILURES_PER_IP", login_ip_key())):
-        key = f"{prefix}{key}"
+        key = f"{throttle.key_prefix}{key}"
         for item in parse_many(config[setting]):
             claimed.append((item, key))
-            if not limiter.limiter.hit(item, key):
-                reset_at = limiter.limiter.get_window_stats(item, key).reset_time
+            if not throttle.limiter.hit(item, key):
+                reset_at = throttle.limiter.get_window_stats(item, key).reset_time
                 raise TooManyAttempts(
                     "Too many failed attempts: wait before trying again.",
                     headers={"Retry-After": str(max(1, int(reset_at - time.time())))},
@@ -61,21 +84,18 @@ def claim_login_attempt() -> list[tuple[RateLimitItem, str]]:
 
 def release_login_attempt(claimed: list[tuple[RateLimitItem, str]]) -> None:
     """Give back the attempts counted by `claim_login_attempt` (the sign-in succeeded)."""
+    storage = login_throttle().storage
     for item, key in claimed:
-        limiter.storage.incr(item.key_for(key), item.get_expiry(), amount=-1)
-
-
-def retry_after_seconds() -> int:
-    current = limiter.current_limit
-    if current is None:
-        return 60
-    return max(1, int(current.reset_at - time.time()))
+        storage.incr(item.key_for(key), item.get_expiry(), amount=-1)
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("RATELIMIT_ENABLED", True)
-    limiter.init_app(app)
-    if app.config["RATELIMIT_STORAGE_URI"].startswith("memory://") and _several_workers_possible():
+    config = app.config
+    storage_uri = config["RATELIMIT_STORAGE_URI"]
+    app.extensions["login_throttle"] = LoginThrottle(
+        storage_uri, config.get("RATELIMIT_KEY_PREFIX", ""), bool(config.get("RATELIMIT_ENABLED", True))
+    )
+    if storage_uri.startswith("memory://") and _several_workers_possible():
         log.warning(
             "RATELIMIT_STORAGE_URI is memory://: each worker process counts failed sign-ins on its own, "
             "so the limits are multiplied by the number of workers; use redis://host:6379/0"
@@ -84,8 +104,6 @@ def init_app(app: Flask) -> None:
 
 def _several_workers_possible() -> bool:
     """True under a multi-process server (gunicorn, uwsgi) or when WEB_CONCURRENCY asks for several."""
-    import sys
-
     if int(os.environ.get("WEB_CONCURRENCY", "1") or 1) > 1:
         return True
     return any(name in sys.modules for name in ("gunicorn", "uwsgi"))
