@@ -6,7 +6,8 @@ import gc
 import os
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Request, Response
+from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -19,8 +20,19 @@ API_VERSION = "1.0.0"
 _startup_frozen = False
 
 
+class NoCookieSessions(SessionInterface):
+    """Requests carry bearer tokens, never a session cookie: no Flask session to read or write."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None
+
+
 class FieldOpsFlask(Flask):
     json_provider_class = OrjsonProvider
+    session_interface = NoCookieSessions()
 
     def dispatch_request(self):
         """Run the view, then commit its transaction: one place owns the commit.

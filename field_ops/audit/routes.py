@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from field_ops.audit.schemas import AuditEntrySchema, AuditQuerySchema
 from field_ops.audit.service import list_audit_entries_query
-from field_ops.core.api import requires_login
+from field_ops.core.api import Blueprint, requires_login
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.users.current import current_user

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from field_ops.auth import service
 from field_ops.auth.access import current_claims
 from field_ops.auth.schemas import LogoutRequestSchema, RefreshRequestSchema, TokenPairSchema, TokenRequestSchema
-from field_ops.core.api import documents_errors, requires_login
+from field_ops.core.api import Blueprint, documents_errors, requires_login
 from field_ops.core.db import get_session
 from field_ops.core.limits import claim_login_attempt, release_login_attempt
 

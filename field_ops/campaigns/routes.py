@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from field_ops.campaigns import service
 from field_ops.campaigns.schemas import (
@@ -11,7 +10,7 @@ from field_ops.campaigns.schemas import (
     CampaignSchema,
     CampaignSummarySchema,
 )
-from field_ops.core.api import requires_login
+from field_ops.core.api import Blueprint, requires_login
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.users.current import current_user

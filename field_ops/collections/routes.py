@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from field_ops.collections import service
 from field_ops.collections.schemas import CollectionSummarySchema, SummaryQuerySchema
-from field_ops.core.api import requires_login
+from field_ops.core.api import Blueprint, requires_login
 from field_ops.core.db import get_session
 from field_ops.users.current import current_user
 from field_ops.users.models import Role

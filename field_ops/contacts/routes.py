@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from field_ops.contacts import service
 from field_ops.contacts.schemas import AccountContactQuerySchema, ContactCreateSchema, ContactQuerySchema, ContactSchema
-from field_ops.core.api import requires_login
+from field_ops.core.api import Blueprint, requires_login
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.users.current import current_user

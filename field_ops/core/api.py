@@ -23,12 +23,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+import flask_smorest
+import marshmallow as ma
 from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import Flask, current_app, request
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
+from webargs.flaskparser import FlaskParser
 
 from field_ops.core.errors import Forbidden
 from field_ops.core.schemas import Money, ProblemSchema
@@ -166,13 +169,6 @@ class FieldOpsApi(Api):
         app.before_request(self._refuse_other_media_types)
         app.after_request(answer_conditional_get)
 
-    def register_blueprint(self, blp, *, parameters=None, **options):
-        # Conditional GETs are answered once for every response in `answer_conditional_get`
-        # (weak comparison, the ETag kept on the 304): flask-smorest's own check is switched off.
-        if type(blp) is Blueprint:
-            blp.__class__ = FieldOpsBlueprint
-        super().register_blueprint(blp, parameters=parameters, **options)
-
     def _register_error_handlers(self):
         """Errors are registered by `field_ops.core.errors` as problem+json instead."""
 
@@ -220,7 +216,27 @@ class FieldOpsApi(Api):
         )
 
 
-class FieldOpsBlueprint(Blueprint):
+class SchemaReusingParser(FlaskParser):
+    """webargs makes a new schema of a class on every request; one instance per class does the
+    same work (a marshmallow schema keeps no state between loads)."""
+
+    def _get_schema(self, argmap, req):
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            schema = _schema_instances.get(argmap)
+            if schema is None:
+                schema = _schema_instances.setdefault(argmap, argmap())
+            return schema
+        return super()._get_schema(argmap, req)
+
+
+_schema_instances: dict[type, ma.Schema] = {}
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """Every domain's blueprint."""
+
+    ARGUMENTS_PARSER = SchemaReusingParser()
+
     def _check_not_modified(self, etag):
         """Left to `answer_conditional_get`, which keeps the ETag on the 304."""
 

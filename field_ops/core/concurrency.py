@@ -18,12 +18,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, TypeVar
 
-from flask_smorest import Blueprint
 from marshmallow import Schema
 from sqlalchemy import and_, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from field_ops.core.api import Blueprint
 from field_ops.core.errors import ProblemError
 
 T = TypeVar("T")

@@ -201,7 +201,8 @@ def init_app(app: Flask) -> None:
     def _close_session(exc: BaseException | None) -> None:
         session: Session | None = g.pop("db_session", None)
         if session is not None:
-            if exc is not None or session.in_transaction():
+            # A read's session has nothing to undo: closing it hands its connection back.
+            if not session.info.get("read_only") and (exc is not None or session.in_transaction()):
                 session.rollback()
             session.close()
 
@@ -250,7 +251,7 @@ def _refuse_dml_in_reads(state) -> None:
 
 def commit_request_session() -> None:
     session: Session | None = g.get("db_session")
-    if session is not None:
+    if session is not None and not session.info.get("read_only"):  # a read has nothing to commit
         session.commit()
 
 

@@ -6,13 +6,12 @@ import logging
 import threading
 
 from flask import Flask, current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from field_ops.core.api import documents_errors
+from field_ops.core.api import Blueprint, documents_errors
 from field_ops.core.db import get_engine, make_engine
 from field_ops.core.errors import DatabaseUnavailable
 

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from field_ops.core.api import requires_login
+from field_ops.core.api import Blueprint, requires_login
 from field_ops.core.concurrency import lock_and_check_etag
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate

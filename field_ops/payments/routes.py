@@ -4,10 +4,9 @@ import json
 
 from flask import request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from field_ops.core import idempotency
-from field_ops.core.api import requires_login
+from field_ops.core.api import Blueprint, requires_login
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.payments import service

@@ -4,9 +4,8 @@ import json
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from field_ops.core.api import answers_also, answers_file, requires_login
+from field_ops.core.api import Blueprint, answers_also, answers_file, requires_login
 from field_ops.core.db import get_session
 from field_ops.core.pagination import paginate
 from field_ops.dealerships.models import Dealership

@@ -3,9 +3,8 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Response, current_app, request, url_for
-from flask_smorest import Blueprint
 
-from field_ops.core.api import answers_also, answers_file, documents_errors, requires_login
+from field_ops.core.api import Blueprint, answers_also, answers_file, documents_errors, requires_login
 from field_ops.core.db import get_session, writes_on_read
 from field_ops.core.errors import field_error
 from field_ops.dealerships.service import get_dealership

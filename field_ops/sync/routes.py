@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
-from field_ops.core.api import requires_login
+from field_ops.core.api import Blueprint, requires_login
 from field_ops.core.db import get_session
 from field_ops.sync import capture, entities, service  # noqa: F401 - the registrations
 from field_ops.sync.schemas import SyncQuerySchema, SyncSchema
