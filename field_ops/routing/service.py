@@ -37,7 +37,7 @@ from field_ops.routing.errors import PlanDateInPast, PlanInProgress, PlanStale
 from field_ops.routing.links import directions_links
 from field_ops.routing.matrix import travel_matrix
 from field_ops.routing.models import Route, RoutePlan
-from field_ops.users.models import Role, User
+from field_ops.users.models import Role, User, user_dealerships
 from field_ops.users.scope import get_scoped, scoped
 from field_ops.users.service import active_rep_of_lot, active_reps_of_lot
 from field_ops.visits.errors import ContactRestricted
@@ -770,7 +770,10 @@ def _my_route_read() -> tuple[Select, tuple[tuple[str, ...], ...]]:
         .where(
             routes.c.rep_id == bindparam("rep_id"),
             routes.c.date == bindparam("day"),
-            routes.c.dealership_id.in_(bindparam("lots", expanding=True)),
+            # The rep's lots as of now (a rep moved to another lot no longer reads the old route).
+            routes.c.dealership_id.in_(
+                select(user_dealerships.c.dealership_id).where(user_dealerships.c.user_id == bindparam("rep_id"))
+            ),
         )
         .order_by(routes.c.id.desc())
         .limit(1)
@@ -795,11 +798,10 @@ def get_my_route(session: Session, rep: User, day: date | None) -> tuple[date, M
     route's fields and its `stops` (each a StopVisit with `account` and `outcome`), in order."""
     if day is None:
         day = home_lot_today(session, rep)
-    lots = rep.dealership_ids
-    if not lots:
+    if not rep.dealership_ids:
         return day, None
     statement, (route_keys, visit_keys, account_keys, outcome_keys) = _my_route_read()
-    rows = session.connection().execute(statement, {"rep_id": rep.id, "day": day, "lots": lots}).all()
+    rows = session.connection().execute(statement, {"rep_id": rep.id, "day": day}).all()
     if not rows:
         return day, None
     visit_at = len(route_keys)
