@@ -107,8 +107,13 @@ def _sign_in_read() -> tuple[Select, tuple[str, ...]]:
 
 def _as_loaded(session: Session, user_keys: tuple[str, ...], values: tuple) -> User:
     """The user of a sign-in row, in the session as if the ORM had loaded it: persistent, with no
-    pending changes, so what a view changes on it is written as usual."""
-    user = User(**dict(zip(user_keys, values, strict=True)))
+    pending changes, so what a view changes on it is written as usual. One the session already
+    holds is that one."""
+    columns = dict(zip(user_keys, values, strict=True))
+    held = session.identity_map.get(inspect(User).identity_key_from_primary_key((columns["id"],)))
+    if held is not None:
+        return held
+    user = User(**columns)
     make_transient_to_detached(user)
     session.add(user)
     return user

@@ -144,3 +144,15 @@ def test_an_unknown_user_is_404(client, admin_headers):
     response = client.get("/api/v1/users/99999", headers=admin_headers)
     assert response.status_code == 404
     assert response.json["code"] == "not_found"
+
+
+def test_an_admin_renaming_themselves_is_written_and_read_back(client, make_user, login):
+    """The request's own user is the record the change is made on: it must be written."""
+    admin = make_user("admin", name="Ada Admin")
+    headers = login(admin)
+    url = f"/api/v1/users/{admin.id}"
+    etag = client.get(url, headers=headers).headers["ETag"]
+    response = client.patch(url, json={"name": "Ada Lovelace"}, headers={**headers, "If-Match": etag})
+    assert response.status_code == 200, response.json
+    assert client.get("/api/v1/me", headers=headers).json["name"] == "Ada Lovelace"
+    assert client.get(url, headers=headers).headers["ETag"] != etag
