@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from field_ops.auth.errors import InvalidToken
 from field_ops.auth.models import LoginSession
-from field_ops.core.db import get_session, utcnow
+from field_ops.core.db import get_session, mapped_columns, utcnow
 from field_ops.core.errors import Unauthorized
 from field_ops.dealerships.models import Dealership
 from field_ops.users.models import User, user_dealerships
@@ -88,7 +88,7 @@ def _sign_in_read() -> tuple[Select, tuple[str, ...]]:
     loading the user through the ORM costs more than the query. Returns the statement and the
     user's attribute names, the first columns of each row."""
     users, logins, lots = User.__table__, LoginSession.__table__, Dealership.__table__
-    user_columns = [(a.key, a.columns[0]) for a in inspect(User).column_attrs]
+    user_columns = mapped_columns(User)
     statement = (
         select(
             *(column for _key, column in user_columns),

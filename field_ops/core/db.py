@@ -8,7 +8,7 @@ write is one transaction. Service functions flush, never commit.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,7 +16,7 @@ from typing import Any
 
 from blinker import Namespace
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import DateTime, Engine, MetaData, Numeric, create_engine, event
+from sqlalchemy import Column, DateTime, Engine, MetaData, Numeric, create_engine, event, inspect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -79,6 +79,13 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def mapped_columns(model: type, keys: Iterable[str] | None = None) -> list[tuple[str, Column]]:
+    """(attribute name, table column) of a model's columns in mapper order (only `keys`, when
+    given): for Core reads of hot paths that build their records without the ORM."""
+    wanted = None if keys is None else set(keys)
+    return [(a.key, a.columns[0]) for a in inspect(model).column_attrs if wanted is None or a.key in wanted]
 
 
 def make_engine(url: str, settings: Mapping[str, Any] | None = None, **engine_kwargs: Any) -> Engine:

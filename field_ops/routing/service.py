@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import logging
 import time as timer
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -22,13 +23,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import Select, bindparam, inspect, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from field_ops.accounts.models import Account
 from field_ops.core.audit import record_audit
 from field_ops.core.concurrency import lock_lot_day
-from field_ops.core.db import utcnow
+from field_ops.core.db import mapped_columns, utcnow
 from field_ops.core.errors import NotFound
 from field_ops.dealerships.models import Dealership
 from field_ops.dealerships.service import get_dealership, home_lot_today
@@ -744,18 +745,14 @@ class StopAccount(SimpleNamespace):
 
 
 class MyRoute(SimpleNamespace):
+    """The rep's route as `/me/route` shows it, with the model's `map_url`."""
+
     map_url = Route.map_url
 
 
 _ROUTE_KEYS = ("id", "start_at", "end_at", "total_km", "map_urls")
 _STOP_ACCOUNT_KEYS = ("id", "account_number", "customer_name", "phone", "address_line1", "address_line2", "city",
                       "state", "postal_code", "latitude", "longitude", "amount_due", "days_past_due")  # fmt: skip
-
-
-def _mapped_columns(model: type, keys: tuple[str, ...] | None = None) -> list[tuple[str, Any]]:
-    """(attribute name, column) of a model, in mapper order, or of the given attributes."""
-    attributes = inspect(model).column_attrs
-    return [(a.key, a.columns[0]) for a in attributes if keys is None or a.key in keys]
 
 
 @functools.cache
@@ -779,7 +776,7 @@ def _my_route_read() -> tuple[Select, tuple[tuple[str, ...], ...]]:
         .limit(1)
         .subquery("route")
     )
-    parts = [_mapped_columns(Visit), _mapped_columns(Account, _STOP_ACCOUNT_KEYS), _mapped_columns(Outcome)]
+    parts = [mapped_columns(Visit), mapped_columns(Account, _STOP_ACCOUNT_KEYS), mapped_columns(Outcome)]
     visits, accounts, outcomes = Visit.__table__, Account.__table__, Outcome.__table__
     statement = (
         select(*route.c, *(column for part in parts for _key, column in part))
@@ -809,14 +806,19 @@ def get_my_route(session: Session, rep: User, day: date | None) -> tuple[date, M
     outcome_at = account_at + len(account_keys)
     route = MyRoute(**dict(zip(route_keys, rows[0][:visit_at], strict=True)), stops=[])
     for row in rows:
-        if row[visit_at] is None:  # a route without stops
+        visit = _record(StopVisit, visit_keys, row[visit_at:account_at])
+        if visit is None:  # a route without stops
             continue
-        visit = StopVisit(**dict(zip(visit_keys, row[visit_at:account_at], strict=True)))
-        visit.account = StopAccount(**dict(zip(account_keys, row[account_at:outcome_at], strict=True)))
-        outcome = row[outcome_at:]
-        visit.outcome = None if outcome[0] is None else SimpleNamespace(**dict(zip(outcome_keys, outcome, strict=True)))
+        visit.account = _record(StopAccount, account_keys, row[account_at:outcome_at])
+        visit.outcome = _record(SimpleNamespace, outcome_keys, row[outcome_at:])
         route.stops.append(visit)
     return day, route
+
+
+def _record(kind: type[SimpleNamespace], keys: tuple[str, ...], values: Sequence[Any]) -> Any:
+    """One outer-joined part of a row as `kind`, or None when the join found nothing."""
+    columns = dict(zip(keys, values, strict=True))
+    return None if columns["id"] is None else kind(**columns)
 
 
 def route_geojson(route: Route, dealership: Dealership) -> dict[str, Any]:
