@@ -95,7 +95,7 @@ def _sign_in_read() -> tuple[Select, tuple[str, ...]]:
             logins.c.revoked_at,
             user_dealerships.c.dealership_id,
             lots.c.timezone,
-        )  # fmt: skip
+        )
         .select_from(users)
         .join(logins, logins.c.user_id == users.c.id)
         .outerjoin(user_dealerships, user_dealerships.c.user_id == users.c.id)
