@@ -28,7 +28,7 @@ _office_numbers = itertools.count(OFFSET)
 _seen = itertools.count(1)
 # FastHttpUser costs the load generator about half the CPU per request of HttpUser's requests
 # session, and on a small machine the generator shares the cores with the service it measures.
-User = FastHttpUser if os.environ.get("LOAD_CLIENT", "fast") == "fast" else HttpUser
+ClientUser = FastHttpUser if os.environ.get("LOAD_CLIENT", "fast") == "fast" else HttpUser
 
 
 @events.request.add_listener
@@ -48,7 +48,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class Rep(User):
+class Rep(ClientUser):
     """A rep: reads the route, checks in at the next stop, records its outcome, syncs."""
 
     weight = 3
@@ -99,7 +99,7 @@ class Rep(User):
         )
 
 
-class Office(User):
+class Office(ClientUser):
     """A specialist: books visits, plans a lot, exports a schedule, reads the lot-issue ranking."""
 
     weight = 1 if SCENARIO == "day" else 0

@@ -17,6 +17,7 @@ inherits them without doing anything:
 
 from __future__ import annotations
 
+import functools
 import http
 import re
 from collections.abc import Callable
@@ -222,14 +223,13 @@ class SchemaReusingParser(FlaskParser):
 
     def _get_schema(self, argmap, req):
         if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
-            schema = _schema_instances.get(argmap)
-            if schema is None:
-                schema = _schema_instances.setdefault(argmap, argmap())
-            return schema
+            return _instance_of(argmap)
         return super()._get_schema(argmap, req)
 
 
-_schema_instances: dict[type, ma.Schema] = {}
+@functools.cache
+def _instance_of(schema_class: type[ma.Schema]) -> ma.Schema:
+    return schema_class()
 
 
 class Blueprint(flask_smorest.Blueprint):

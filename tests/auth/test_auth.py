@@ -104,7 +104,7 @@ def test_a_token_that_worked_is_refused_once_it_expires(client, app, make_user):
     assert "expired" in response.json["detail"]
 
 
-def test_a_token_signed_with_another_key_is_refused_even_after_the_real_one_worked(client, app, make_user):
+def test_a_token_signed_with_another_key_is_refused_even_after_the_real_one_worked(client, make_user):
     user = make_user()
     token = sign_in(client, user).json["access_token"]
     assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
